@@ -1,0 +1,186 @@
+"""The lab format: TODO cells, check cells that answer with a hint, solutions the tests run.
+
+A lab is written once, as its *solution* notebook (``labs/solutions/NAME.ipynb``).
+Each answer sits between two marker lines::
+
+    ### BEGIN SOLUTION
+    model = build_my_model()
+    ### END SOLUTION
+
+:func:`make_student_notebook` writes the learner's copy (``labs/NAME.ipynb``): every
+solution block becomes a TODO stub — ``model = ...  # YOUR CODE HERE`` for an
+assignment, the signature and docstring for a function — and outputs are cleared.
+The tests execute the solution end to end; a test keeps the two copies in sync.
+
+Check cells call :meth:`Lab.check`. A check never raises: a TODO left undone, a
+name not yet defined or a wrong answer gets a 💡 hint; a right answer gets a ✅
+and is recorded in the learner's progress file (``~/.scaledown/progress.json``,
+or the path in ``SCALEDOWN_PROGRESS``).
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import datetime as _dt
+import json
+import os
+import pathlib
+import tempfile
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+TODO_MARK = "# YOUR CODE HERE"
+
+
+class Hint(Exception):
+    """Raise inside a check to tell the learner what to look at next."""
+
+
+def todo_done(value, name: str = "value"):
+    """Raise :class:`Hint` while ``value`` is still the TODO placeholder (``...`` or ``None``)."""
+    if value is Ellipsis or value is None:
+        raise Hint(f"`{name}` is still a TODO: replace the `...` in the cell above with your code and run it.")
+    return value
+
+
+def progress_path() -> pathlib.Path:
+    """Where completed checks are recorded: ``$SCALEDOWN_PROGRESS`` or ``~/.scaledown/progress.json``."""
+    env = os.environ.get("SCALEDOWN_PROGRESS")
+    return pathlib.Path(env) if env else pathlib.Path.home() / ".scaledown" / "progress.json"
+
+
+def load_progress() -> dict:
+    """Return ``{lab_id: {step: iso_time}}`` of every check passed on this machine."""
+    path = progress_path()
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def _record(lab_id: str, step: str) -> None:
+    path = progress_path()
+    data = load_progress()
+    data.setdefault(lab_id, {})[step] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as tmp:
+        json.dump(data, tmp, indent=1, sort_keys=True)
+    os.replace(tmp.name, path)  # atomic: a crash never leaves half a file
+
+
+class Lab:
+    """The checks of one lab.
+
+    Parameters
+    ----------
+    lab_id : str
+        Stable identifier, e.g. ``"ch01-fit-the-nano"``; progress is stored under it.
+    steps : sequence of str, optional
+        The names of the checks, in order, so that :meth:`summary` can show what is left.
+    """
+
+    def __init__(self, lab_id: str, steps=()):
+        self.lab_id = lab_id
+        self.steps = tuple(steps)
+        self.passed: dict[str, str] = {}
+
+    def check(self, step: str, test, *, record: bool = True) -> bool:
+        """Run ``test()`` and print ✅ with its message, or 💡 with a hint; return whether it passed.
+
+        ``test`` is a function of no arguments (usually a ``lambda`` over the learner's
+        variables) that returns a success message, or raises :class:`Hint` (or
+        ``AssertionError``) with a hint for a wrong answer.
+        """
+        try:
+            message = test()
+        except NameError as exc:
+            print(f"💡 {step}: {exc} — run the TODO cell above first.")
+            return False
+        except (Hint, AssertionError) as exc:
+            print(f"💡 {step}: {exc}")
+            return False
+        except Exception as exc:  # noqa: BLE001 - a learner's bug is a hint, not a traceback
+            print(f"💡 {step}: your code raised {type(exc).__name__}: {exc}")
+            return False
+        print(f"✅ {step}" + (f": {message}" if message else ""))
+        self.passed[step] = message or ""
+        if record:
+            _record(self.lab_id, step)
+        return True
+
+    def summary(self) -> str:
+        """One line per step: ✅ passed in this session, ⬜ not yet."""
+        lines = [f"{'✅' if s in self.passed else '⬜'} {s}" for s in (self.steps or tuple(self.passed))]
+        text = "\n".join(lines)
+        print(text)
+        return text
+
+
+# --- student notebooks from solutions ---------------------------------------------------------
+
+def _stub(solution_code: str) -> str:
+    """TODO stub for a solution block: assignments become ``name = ...``, functions keep their signature."""
+    lines = solution_code.splitlines()
+    stub = []
+    for node in ast.parse(solution_code).body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = ", ".join(ast.get_source_segment(solution_code, t) for t in targets)
+            stub.append(f"{names} = ...  {TODO_MARK}")
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            header_end = node.body[0].lineno - 1
+            stub.extend(lines[node.lineno - 1 - len(node.decorator_list):header_end])
+            first = node.body[0]
+            indent = " " * first.col_offset
+            if isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant) \
+                    and isinstance(first.value.value, str):
+                stub.extend(lines[first.lineno - 1:first.end_lineno])
+            stub.append(f"{indent}...  {TODO_MARK}")
+    return "\n".join(stub) if stub else TODO_MARK
+
+
+def student_source(source: str) -> str:
+    """Replace every ``### BEGIN SOLUTION`` … ``### END SOLUTION`` block of a cell by its TODO stub."""
+    out, block, inside = [], [], False
+    for line in source.splitlines():
+        if line.strip() == BEGIN:
+            inside, block = True, []
+            indent = line[: len(line) - len(line.lstrip())]
+        elif line.strip() == END:
+            if not inside:
+                raise ValueError(f"'{END}' without a '{BEGIN}' before it.")
+            code = "\n".join(b[len(indent):] if b.startswith(indent) else b for b in block)
+            out.extend(indent + s if s else s for s in _stub(code).splitlines())
+            inside = False
+        elif inside:
+            block.append(line)
+        else:
+            out.append(line)
+    if inside:
+        raise ValueError(f"A '{BEGIN}' has no '{END}' after it.")
+    return "\n".join(out)
+
+
+def make_student_notebook(solution: dict) -> dict:
+    """Return the learner's copy of a solution notebook (a dict in nbformat 4 JSON form).
+
+    Solution blocks become TODO stubs, cells tagged ``solution-only`` are dropped,
+    outputs and execution counts are cleared.
+    """
+    student = copy.deepcopy(solution)
+    cells = []
+    for cell in student["cells"]:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "solution-only" in tags:
+            continue
+        if cell["cell_type"] == "code":
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            cell["source"] = student_source(source)
+            cell["outputs"], cell["execution_count"] = [], None
+            cell["metadata"] = {k: v for k, v in cell.get("metadata", {}).items() if k == "tags"}
+            if tags:
+                cell["metadata"]["tags"] = [t for t in tags if t != "hide-input"]
+                if not cell["metadata"]["tags"]:
+                    del cell["metadata"]["tags"]
+        cells.append(cell)
+    student["cells"] = cells
+    return student

@@ -1,0 +1,28 @@
+"""`scaledown` must be this repository's package, never the unrelated PyPI project."""
+import importlib.metadata
+import pathlib
+
+import scaledown
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def test_scaledown_is_imported_from_this_repository():
+    assert pathlib.Path(scaledown.__file__).resolve() == ROOT / "scaledown" / "__init__.py"
+
+
+def test_installed_distribution_is_scaledown_course():
+    assert importlib.metadata.version("scaledown-course") == scaledown.__version__
+
+
+def test_requirements_never_name_the_pypi_scaledown():
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        name = line.split("#")[0].split("==")[0].strip().lower()
+        assert name != "scaledown", "requirements.txt must install this repository by path (-e .)"
+
+
+def test_quick_mode_switch(monkeypatch):
+    monkeypatch.setenv("SCALEDOWN_QUICK", "1")
+    assert scaledown.quick_mode() and scaledown.pick(full=30, quick=2) == 2
+    monkeypatch.setenv("SCALEDOWN_QUICK", "0")
+    assert not scaledown.quick_mode() and scaledown.pick(full=30, quick=2) == 30
