@@ -19,7 +19,7 @@ repository's ``datasets/`` folder.
 from scaledown.datasets._common import Split
 from scaledown.datasets.cifar10 import CIFAR10_CLASSES, load_cifar10
 from scaledown.datasets.digits import DIGITS_CLASSES, load_digits
-from scaledown.datasets.download import DatasetUnavailableError, default_cache_dir, download
+from scaledown.datasets.downloads import DatasetUnavailableError, default_cache_dir, download
 from scaledown.datasets.motions import MOTIONS_CLASSES, load_motions
 from scaledown.datasets.sine import load_sine
 

@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 
 from scaledown.datasets._common import Split, cap_stratified
-from scaledown.datasets.download import download
+from scaledown.datasets.downloads import download
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 

@@ -10,7 +10,7 @@ import hashlib
 import numpy as np
 
 from scaledown.datasets._common import DATASETS_ENV_VAR, Split, cap_stratified, check_layout, datasets_dir
-from scaledown.datasets.download import DatasetUnavailableError
+from scaledown.datasets.downloads import DatasetUnavailableError
 
 MOTIONS_CLASSES = ("Standing", "Running", "Walking", "Badminton")
 _LAYOUTS = ("NTC", "NCT")

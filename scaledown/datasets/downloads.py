@@ -136,7 +136,8 @@ def _extract(archive, inside_archive, target):
     scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=".extracting-"))
     try:
         with tarfile.open(archive) as tar:
-            tar.extractall(scratch, filter="data")  # "data" refuses absolute paths and links out of scratch
+            # The "data" filter (Python >= 3.10.12 / 3.11.4) refuses absolute paths and links out of scratch.
+            tar.extractall(scratch, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
         os.replace(scratch / inside_archive, target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,70 @@
+"""The ``scaledown`` command line.
+
+    scaledown targets                          the hardware catalogue
+    scaledown profile MODEL --target nano33ble  profile a .tflite, .onnx or .keras file
+    scaledown labs build                       regenerate the learners' labs from the solutions
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+
+
+def _targets(args) -> int:
+    from scaledown import hardware
+    print(hardware.targets_table())
+    return 0
+
+
+def _profile(args) -> int:
+    from scaledown import hardware
+    path = pathlib.Path(args.model)
+    model = path
+    if path.suffix == ".keras":
+        import keras
+        model = keras.models.load_model(path)
+    report = hardware.profile(model, target=args.target)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report)
+    return 0 if report.ok else 1
+
+
+def _labs_build(args) -> int:
+    from scaledown.labs import make_student_notebook
+    root = pathlib.Path(args.root)
+    solutions = sorted((root / "solutions").glob("*.ipynb"))
+    if not solutions:
+        print(f"No solution notebooks in {root / 'solutions'}.", file=sys.stderr)
+        return 1
+    for solution in solutions:
+        student = make_student_notebook(json.loads(solution.read_text()))
+        target = root / solution.name
+        target.write_text(json.dumps(student, indent=1, ensure_ascii=False) + "\n")
+        print(f"wrote {target}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="scaledown", description="The ScaleDown course's tools.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("targets", help="list the hardware targets").set_defaults(run=_targets)
+    p = sub.add_parser("profile", help="profile a model file against a target")
+    p.add_argument("model", help="a .tflite, .onnx or .keras file")
+    p.add_argument("--target", default="nano33ble", help="a target id from `scaledown targets`")
+    p.add_argument("--json", action="store_true", help="print the profile as JSON")
+    p.set_defaults(run=_profile)
+    labs = sub.add_parser("labs", help="lab tools").add_subparsers(dest="labs_command", required=True)
+    b = labs.add_parser("build", help="write labs/NAME.ipynb from labs/solutions/NAME.ipynb")
+    b.add_argument("--root", default="labs", help="the labs folder (default: labs)")
+    b.set_defaults(run=_labs_build)
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"scaledown: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

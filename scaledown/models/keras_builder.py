@@ -1,0 +1,65 @@
+"""Build an ``ArchitectureSpec`` as a Keras 3 functional model.
+
+The model outputs logits (no softmax): train it with
+``keras.losses.SparseCategoricalCrossentropy(from_logits=True)``.
+"""
+import keras
+from keras import layers
+
+
+def _conv_bn(x, filters, kernel_size, stride, name, activation=True, depthwise=False):
+    """Conv (no bias, "same" padding) + BN (+ ReLU6)."""
+    if depthwise:
+        x = layers.DepthwiseConv2D(kernel_size, stride, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    else:
+        x = layers.Conv2D(filters, kernel_size, stride, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)  # momentum 0.99, epsilon 1e-3
+    if activation:
+        x = layers.ReLU(max_value=6.0, name=f"{name}_relu6")(x)
+    return x
+
+
+def _separable(x, block, name):
+    x = _conv_bn(x, None, block.kernel_size, block.stride, f"{name}_depthwise", depthwise=True)
+    return _conv_bn(x, block.out_channels, 1, 1, f"{name}_pointwise")
+
+
+def _inverted_residual(x, block, name):
+    in_channels = x.shape[-1]
+    inputs = x
+    if block.expansion != 1:
+        x = _conv_bn(x, block.hidden_channels(in_channels), 1, 1, f"{name}_expand")
+    x = _conv_bn(x, None, block.kernel_size, block.stride, f"{name}_depthwise", depthwise=True)
+    x = _conv_bn(x, block.out_channels, 1, 1, f"{name}_project", activation=False)  # linear bottleneck
+    if block.uses_residual(in_channels):
+        x = layers.Add(name=f"{name}_add")([inputs, x])
+    return x
+
+
+def build_keras(spec, name=None):
+    """Build ``spec`` as a ``keras.Model``.
+
+    Parameters
+    ----------
+    spec : ArchitectureSpec
+    name : str, optional
+        Model name; ``spec.name`` by default.
+
+    Returns
+    -------
+    keras.Model
+        Input ``(batch, height, width, channels)`` float32 (channels-last,
+        ``spec.input_shape``); output ``(batch, num_classes)`` logits.
+    """
+    inputs = keras.Input(shape=spec.input_shape, name="input")
+    x = _conv_bn(inputs, spec.stem.out_channels, spec.stem.kernel_size, spec.stem.stride, "stem")
+    for index, block in enumerate(spec.blocks):
+        build_block = _separable if block.kind == "separable" else _inverted_residual
+        x = build_block(x, block, f"block{index}")
+    if spec.head_channels is not None:
+        x = _conv_bn(x, spec.head_channels, 1, 1, "head")
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    if spec.dropout > 0:
+        x = layers.Dropout(spec.dropout, name="dropout")(x)
+    outputs = layers.Dense(spec.num_classes, name="logits")(x)
+    return keras.Model(inputs, outputs, name=name or spec.name)
