@@ -63,3 +63,16 @@ def efficientnet_lite(input_shape=(32, 32, 1), num_classes=10, width=1.0, depth=
     """EfficientNet-lite model; see ``efficientnet_lite_spec`` for the arguments and ``build`` for the result."""
     _check_framework(framework)
     return build(efficientnet_lite_spec(input_shape, num_classes, width, depth), framework)
+
+
+def baseline_spec():
+    """Chapter 1's hand-designed baseline for ``digits``: MobileNet v1, width 0.5, 32×32×1 input, 10 classes.
+
+    Later chapters (quantization, pruning, distillation, search) start from this model.
+    """
+    return mobilenet_v1_spec(input_shape=(32, 32, 1), num_classes=10, width=0.5)
+
+
+def baseline(framework="keras"):
+    """Chapter 1's baseline model (see ``baseline_spec``), untrained, in Keras or PyTorch."""
+    return build(baseline_spec(), framework)
