@@ -1,4 +1,12 @@
-"""scaledown: the companion package of the ScaleDown TinyML / TinyMLOps course."""
+"""scaledown: the companion package of the ScaleDown TinyML / TinyMLOps course.
+
+    import scaledown
+    scaledown.profile(model, target="nano33ble")   # fits? ops? latency?
+
+Subpackages: ``datasets``, ``models``, ``hardware``, ``training``, ``labs``.
+TensorFlow and PyTorch are imported only when a model of theirs is used.
+"""
 __version__ = "0.1.0"
 
 from scaledown.config import pick, quick_mode  # noqa: F401
+from scaledown.hardware import get_target, list_targets, profile  # noqa: F401
