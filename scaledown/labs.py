@@ -164,7 +164,8 @@ def make_student_notebook(solution: dict) -> dict:
     """Return the learner's copy of a solution notebook (a dict in nbformat 4 JSON form).
 
     Solution blocks become TODO stubs, cells tagged ``solution-only`` are dropped,
-    outputs and execution counts are cleared.
+    outputs and execution counts are cleared, and Markdown links relative to
+    ``labs/solutions/`` (``](../../``, the Colab badge) are rewritten for ``labs/``.
     """
     student = copy.deepcopy(solution)
     cells = []
@@ -181,6 +182,9 @@ def make_student_notebook(solution: dict) -> dict:
                 cell["metadata"]["tags"] = [t for t in tags if t != "hide-input"]
                 if not cell["metadata"]["tags"]:
                     del cell["metadata"]["tags"]
+        else:
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            cell["source"] = source.replace("](../../", "](../").replace("/blob/main/labs/solutions/", "/blob/main/labs/")
         cells.append(cell)
     student["cells"] = cells
     return student
