@@ -2,6 +2,8 @@
 
     scaledown targets                          the hardware catalogue
     scaledown profile MODEL --target nano33ble  profile a .tflite, .onnx or .keras file
+    scaledown deploy MODEL --target pi --out DIR package a model for a board
+    scaledown progress                         where you stand across all labs
     scaledown labs build                       regenerate the learners' labs from the solutions
 """
 from __future__ import annotations
@@ -45,6 +47,12 @@ def _labs_build(args) -> int:
     return 0
 
 
+def _progress(args) -> int:
+    from scaledown.labs import progress_report
+    print(progress_report())
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="scaledown", description="The ScaleDown course's tools.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -54,6 +62,9 @@ def main(argv=None) -> int:
     p.add_argument("--target", default="nano33ble", help="a target id from `scaledown targets`")
     p.add_argument("--json", action="store_true", help="print the profile as JSON")
     p.set_defaults(run=_profile)
+    sub.add_parser("progress", help="show which labs you have completed").set_defaults(run=_progress)
+    from scaledown.deploy.cli import add_deploy_parser
+    add_deploy_parser(sub)
     labs = sub.add_parser("labs", help="lab tools").add_subparsers(dest="labs_command", required=True)
     b = labs.add_parser("build", help="write labs/NAME.ipynb from labs/solutions/NAME.ipynb")
     b.add_argument("--root", default="labs", help="the labs folder (default: labs)")

@@ -188,3 +188,74 @@ def make_student_notebook(solution: dict) -> dict:
         cells.append(cell)
     student["cells"] = cells
     return student
+
+
+# --- progress across all labs ---------------------------------------------------------------
+
+def course_root() -> pathlib.Path:
+    """The course folder that holds ``labs/`` (this package is installed from it, editable)."""
+    return pathlib.Path(__file__).resolve().parents[1]
+
+
+def discover_labs(labs_dir=None) -> list:
+    """Every lab of the course as ``(lab_id, title, steps)``, read from the ``Lab(...)`` call in each notebook.
+
+    The learners' notebooks in ``labs/`` are the source, so a new lab needs no registration.
+    """
+    labs_dir = pathlib.Path(labs_dir) if labs_dir else course_root() / "labs"
+    found = []
+    for path in sorted(labs_dir.glob("*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        title = next((_title(c) for c in cells if c["cell_type"] == "markdown" and _title(c)), path.stem)
+        for cell in cells:
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            if cell["cell_type"] != "code" or "Lab(" not in source:
+                continue
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Lab" and node.args:
+                    steps = next((ast.literal_eval(k.value) for k in node.keywords if k.arg == "steps"), ())
+                    found.append((ast.literal_eval(node.args[0]), title, tuple(steps)))
+    return found
+
+
+def _title(cell) -> str:
+    source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+    return next((line.lstrip("# ").strip() for line in source.splitlines() if line.startswith("# ")), "")
+
+
+def progress_rows(labs_dir=None) -> list:
+    """One row per lab: ``(lab_id, title, passed_steps, total_steps)`` from this machine's progress file."""
+    done = load_progress()
+    rows = []
+    for lab_id, title, steps in discover_labs(labs_dir):
+        passed = [s for s in steps if s in done.get(lab_id, {})]
+        rows.append((lab_id, title, len(passed), len(steps)))
+    return rows
+
+
+def progress_report(labs_dir=None) -> str:
+    """A text table of where the learner stands across all labs (``scaledown progress`` prints it)."""
+    rows = progress_rows(labs_dir)
+    lines = [f"{'lab':<28}{'checks passed':>15}  {'':<12}title"]
+    for lab_id, title, passed, total in rows:
+        bar = "█" * passed + "░" * (total - passed)
+        lines.append(f"{lab_id:<28}{f'{passed}/{total}':>15}  {bar:<12}{title}")
+    passed = sum(r[2] for r in rows)
+    total = sum(r[3] for r in rows)
+    complete = sum(1 for r in rows if r[3] and r[2] == r[3])
+    lines.append(f"\n{complete} of {len(rows)} labs complete, {passed} of {total} checks passed "
+                 f"(progress file: {progress_path()})")
+    return "\n".join(lines)
+
+
+def progress_widget(labs_dir=None):
+    """An ipywidgets view of :func:`progress_rows`: a progress bar per lab."""
+    import ipywidgets as widgets
+
+    rows = []
+    for lab_id, title, passed, total in progress_rows(labs_dir):
+        bar = widgets.IntProgress(value=passed, min=0, max=max(total, 1),
+                                  bar_style="success" if total and passed == total else "info")
+        rows.append(widgets.HBox([widgets.Label(f"{lab_id}", layout=widgets.Layout(width="220px")), bar,
+                                  widgets.Label(f"{passed}/{total} — {title}")]))
+    return widgets.VBox(rows)

@@ -73,3 +73,26 @@ def test_student_notebook_is_in_sync_with_its_solution(solution):
 def test_student_notebook_has_no_solution_left(solution):
     text = (ROOT / "labs" / solution.name).read_text()
     assert labs.BEGIN not in text and labs.TODO_MARK in text
+
+
+def test_every_course_lab_is_discovered_with_its_steps():
+    found = {lab_id: steps for lab_id, _, steps in labs.discover_labs()}
+    assert len(found) == len(SOLUTIONS)
+    assert found["ch01-fit-the-nano"] == ("design", "fits the Nano", "fast enough", "accuracy")
+
+
+def test_progress_report_counts_passed_checks(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SCALEDOWN_PROGRESS", str(tmp_path / "p.json"))
+    lab = labs.Lab("ch01-fit-the-nano")
+    lab.check("design", lambda: "ok")
+    lab.check("fits the Nano", lambda: "ok")
+    rows = {r[0]: r[2:] for r in labs.progress_rows()}
+    assert rows["ch01-fit-the-nano"] == (2, 4)
+    assert "0 of " in labs.progress_report() and "2 of " in labs.progress_report()
+
+
+def test_progress_cli_prints_the_report(tmp_path, monkeypatch, capsys):
+    from scaledown import cli
+    monkeypatch.setenv("SCALEDOWN_PROGRESS", str(tmp_path / "p.json"))
+    assert cli.main(["progress"]) == 0
+    assert "ch00-read-a-profile" in capsys.readouterr().out
