@@ -3,8 +3,10 @@
     scaledown targets                          the hardware catalogue
     scaledown profile MODEL --target nano33ble  profile a .tflite, .onnx or .keras file
     scaledown deploy MODEL --target pi --out DIR package a model for a board
+    scaledown doctor                           check the installation, name what is missing
     scaledown progress                         where you stand across all labs
     scaledown labs build                       regenerate the learners' labs from the solutions
+    scaledown fleet broker|simulate|gateway    the simulated fleet over MQTT (see scaledown.fleet.cli)
 """
 from __future__ import annotations
 
@@ -53,6 +55,12 @@ def _progress(args) -> int:
     return 0
 
 
+def _doctor(args) -> int:
+    from scaledown.setup_check import run_all
+    findings = run_all(end_to_end=not args.quick)
+    return 1 if any(f.status == "fail" for f in findings) else 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="scaledown", description="The ScaleDown course's tools.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -62,6 +70,9 @@ def main(argv=None) -> int:
     p.add_argument("--target", default="nano33ble", help="a target id from `scaledown targets`")
     p.add_argument("--json", action="store_true", help="print the profile as JSON")
     p.set_defaults(run=_profile)
+    d = sub.add_parser("doctor", help="check your installation and say what is missing")
+    d.add_argument("--quick", action="store_true", help="skip the tiny train-quantize-run check")
+    d.set_defaults(run=_doctor)
     sub.add_parser("progress", help="show which labs you have completed").set_defaults(run=_progress)
     from scaledown.deploy.cli import add_deploy_parser
     add_deploy_parser(sub)
@@ -69,10 +80,12 @@ def main(argv=None) -> int:
     b = labs.add_parser("build", help="write labs/NAME.ipynb from labs/solutions/NAME.ipynb")
     b.add_argument("--root", default="labs", help="the labs folder (default: labs)")
     b.set_defaults(run=_labs_build)
+    from scaledown.fleet import cli as fleet_cli
+    fleet_cli.add_parser(sub)
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, ConnectionError) as exc:
         print(f"scaledown: {exc}", file=sys.stderr)
         return 2
 
