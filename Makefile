@@ -21,8 +21,9 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 (scaledown)" > /dev/null
 	touch $(STAMP)
 
+# As root (containers, cloud VMs) JupyterLab needs --allow-root.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=. README.md
+	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root) book/intro.md
 
 # Quick mode (SCALEDOWN_QUICK=1): the same cells, fewer epochs and less data.
 test: $(STAMP)

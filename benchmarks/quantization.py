@@ -1,0 +1,126 @@
+"""Quantization benchmark: the chapter-1 baseline on digits, float32 vs int8 PTQ vs int8 QAT, on three runtimes.
+
+    python benchmarks/quantization.py            # full mode: 30 epochs, ~97% float accuracy
+    python benchmarks/quantization.py --quick    # a smoke run (or SCALEDOWN_QUICK=1)
+
+Trains the baseline (MobileNet v1, width 0.5) in Keras and in PyTorch with
+cosine-decayed Adam (lr 3e-3, batch 32), then for each backend builds the
+float32 artefact, the post-training-quantized one and the quantization-aware-
+trained one, and prints accuracy on the test set, bytes on disk and the median
+single-thread latency of one sample:
+
+* TFLite: float converter / converter PTQ / tfmot QAT; LiteRT (and TFLite Micro accuracy).
+* ONNX Runtime: float export / ORT static PTQ (QDQ, per channel) / scaledown QAT → QDQ ONNX.
+* OpenVINO: float IR / NNCF PTQ / the scaledown QAT QDQ ONNX converted to an IR.
+
+The issue's targets: int8 files ≤ 27% of the float32 bytes; PTQ accuracy within
+1.0 point of float32 and QAT within 0.3 points, on every backend.
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import scaledown  # noqa: E402
+from scaledown.datasets import load_digits  # noqa: E402
+from scaledown.models import baseline  # noqa: E402
+from scaledown.quantization import layer_sensitivity, quantize  # noqa: E402
+from scaledown.training import accuracy, predict_torch, train_keras, train_torch  # noqa: E402
+
+SIZE_TARGET, PTQ_TARGET, QAT_TARGET = 0.27, 1.0, 0.3
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a few epochs on 300 images (also SCALEDOWN_QUICK=1)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        os.environ["SCALEDOWN_QUICK"] = "1"
+    epochs, qat_epochs = scaledown.pick(full=30, quick=2), scaledown.pick(full=5, quick=1)
+    limit, repeats = scaledown.pick(full=None, quick=300), scaledown.pick(full=500, quick=50)
+    import torch
+
+    torch.set_num_threads(1)
+    rows, started = [], time.time()
+
+    x_train, y_train, x_test, y_test = load_digits(layout="NHWC", limit=limit)
+    keras_model = baseline("keras")
+    train_keras(keras_model, x_train, y_train, epochs=epochs)
+    print(f"Keras float accuracy {accuracy(keras_model.predict(x_test, verbose=0), y_test):.4f} "
+          f"({time.time() - started:.0f} s)", flush=True)
+    for method in ("none", "ptq", "qat"):
+        qmodel = quantize(keras_model, (x_train, y_train), method=method, epochs=qat_epochs)
+        rows.append(_measure(qmodel, x_test, y_test, repeats, tflm=True))
+        print(f"  tflite {method} done ({time.time() - started:.0f} s)", flush=True)
+
+    x_train, y_train, x_test, y_test = load_digits(layout="NCHW", limit=limit)
+    torch_model = baseline("torch")
+    train_torch(torch_model, x_train, y_train, epochs=epochs, progress=False)
+    print(f"PyTorch float accuracy {accuracy(predict_torch(torch_model, x_test), y_test):.4f} "
+          f"({time.time() - started:.0f} s)", flush=True)
+    qat_onnx = None
+    for backend in ("onnxruntime", "openvino"):
+        for method in ("none", "ptq", "qat"):
+            if backend == "openvino" and method == "qat":  # the same QAT model, converted: no second training
+                from scaledown.quantization.openvino import convert_openvino
+
+                path = convert_openvino(qat_onnx.path, qat_onnx.path.with_suffix(".xml"))
+                qmodel = scaledown.quantization.QuantizedModel(path, "openvino", "qat", "NCHW")
+            else:
+                qmodel = quantize(torch_model, (x_train, y_train), method=method, backend=backend,
+                                  epochs=qat_epochs)
+            qat_onnx = qmodel if (backend, method) == ("onnxruntime", "qat") else qat_onnx
+            rows.append(_measure(qmodel, x_test, y_test, repeats))
+            print(f"  {backend} {method} done ({time.time() - started:.0f} s)", flush=True)
+
+    _print_table(rows)
+    _print_sensitivity(torch_model, x_test, y_test)
+    print(f"\ntotal {time.time() - started:.0f} s, mode: {'quick' if scaledown.quick_mode() else 'full'}")
+
+
+def _measure(qmodel, x, y, repeats, tflm=False):
+    row = {"backend": qmodel.backend, "method": qmodel.method, "accuracy": qmodel.evaluate(x, y),
+           "bytes": qmodel.size_bytes, "latency_ms": qmodel.latency_ms(x[:1], repeats=repeats)}
+    if tflm:
+        row["tflm_accuracy"] = qmodel.evaluate(x, y, runtime="tflm")
+    return row
+
+
+def _print_table(rows):
+    names = {"none": "fp32", "ptq": "int8 PTQ", "qat": "int8 QAT"}
+    print(f"\n| backend | variant | accuracy | Δ vs fp32 (points) | bytes | % of fp32 | latency (µs, 1 thread) | targets |")
+    print("|---|---|---|---|---|---|---|---|")
+    baseline_row = {}
+    for row in rows:
+        if row["method"] == "none":
+            baseline_row = row
+        drop = 100 * (baseline_row["accuracy"] - row["accuracy"])
+        share = row["bytes"] / baseline_row["bytes"]
+        if row["method"] == "none":
+            verdict = ""
+        else:
+            limit = PTQ_TARGET if row["method"] == "ptq" else QAT_TARGET
+            verdict = (f"accuracy {'met' if drop <= limit else 'MISSED'} (≤ {limit}), "
+                       f"size {'met' if share <= SIZE_TARGET else 'MISSED'} (≤ 27%)")
+        tflm = f" (TFLM {100 * row['tflm_accuracy']:.2f}%)" if "tflm_accuracy" in row else ""
+        print(f"| {row['backend']} | {names[row['method']]} | {100 * row['accuracy']:.2f}%{tflm} | {drop:+.2f} | "
+              f"{row['bytes']:,} | {100 * share:.0f}% | {1000 * row['latency_ms']:.0f} | {verdict} |")
+
+
+def _print_sensitivity(model, x, y):
+    print("\nPer-layer sensitivity (PyTorch model, BN folded, int8 weights of one layer at a time):")
+    per_tensor = layer_sensitivity(model, x, y, per_channel=False)
+    per_channel = layer_sensitivity(model, x, y, per_channel=True)
+    print("| layer | kind | weight SQNR per-tensor (dB) | per-channel (dB) | accuracy drop per-tensor (points) |")
+    print("|---|---|---|---|---|")
+    for tensor_row, channel_row in zip(per_tensor, per_channel):
+        print(f"| {tensor_row['layer']} | {tensor_row['kind']} | {tensor_row['weight_sqnr_db']:.1f} | "
+              f"{channel_row['weight_sqnr_db']:.1f} | {tensor_row['accuracy_drop']:+.2f} |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,272 @@
+"""scaledown.quantization: the arithmetic, calibration, BN folding, STE, and every backend on its real runtime."""
+import numpy as np
+import pytest
+
+from scaledown.datasets import load_digits
+from scaledown.models import baseline
+from scaledown.quantization import (
+    MinMaxObserver,
+    MSEObserver,
+    PercentileObserver,
+    dequantize,
+    fake_quantize,
+    layer_sensitivity,
+    quantization_params,
+    quantize,
+    quantize_array,
+    sqnr_db,
+)
+
+RNG = np.random.default_rng(0)
+
+
+# --- arithmetic -------------------------------------------------------------------------------------------
+
+def test_round_trip_error_is_at_most_half_a_step_inside_the_range():
+    x = RNG.uniform(-1.3, 2.7, size=10_000)
+    scale, zero_point = quantization_params(x.min(), x.max())
+    x_hat = dequantize(quantize_array(x, scale, zero_point), scale, zero_point)
+    assert np.abs(x - x_hat).max() <= scale / 2 + 1e-6
+
+
+def test_values_outside_the_range_are_clipped():
+    scale, zero_point = quantization_params(-1.0, 1.0)
+    assert quantize_array([5.0, -5.0], scale, zero_point).tolist() == [127, -128]
+
+
+def test_symmetric_quantization_has_zero_point_zero_and_scale_max_abs_over_127():
+    scale, zero_point = quantization_params(-0.5, 2.54, symmetric=True, narrow_range=True)
+    assert zero_point == 0 and scale == pytest.approx(2.54 / 127)
+
+
+def test_per_channel_scales_follow_each_channels_range():
+    weights = RNG.normal(size=(4, 3, 3, 3)) * np.array([0.01, 0.1, 1.0, 10.0])[:, None, None, None]
+    low, high = weights.min(axis=(1, 2, 3)), weights.max(axis=(1, 2, 3))
+    scale, zero_point = quantization_params(low, high, symmetric=True)
+    assert scale.shape == (4,) and np.all(np.diff(scale) > 0) and np.all(zero_point == 0)
+    x_hat = fake_quantize(weights, scale, zero_point, axis=0)
+    assert np.all(np.abs(weights - x_hat).max(axis=(1, 2, 3)) <= scale / 2 + 1e-6)
+
+
+def test_all_zero_range_gets_a_positive_scale_and_represents_zero_exactly():
+    scale, zero_point = quantization_params(0.0, 0.0)
+    assert scale > 0
+    assert fake_quantize(np.zeros(3), scale, zero_point).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_range_is_widened_to_include_zero_so_zero_is_exact():
+    scale, zero_point = quantization_params(2.0, 5.0)
+    assert fake_quantize(0.0, scale, zero_point) == 0.0
+    assert fake_quantize(5.0, scale, zero_point) == pytest.approx(5.0, abs=scale / 2)
+
+
+# --- calibration and SQNR ---------------------------------------------------------------------------------
+
+def _with_outliers():
+    values = RNG.normal(size=20_000)
+    values[:5] = [40.0, -35.0, 30.0, 25.0, -20.0]
+    return values
+
+
+def test_percentile_range_lies_inside_the_min_max_range():
+    x = _with_outliers()
+    low, high = MinMaxObserver().observe(x[:10_000]).observe(x[10_000:]).range()
+    p_low, p_high = PercentileObserver(99.9).observe(x).range()
+    assert low <= p_low < p_high <= high
+
+
+def test_mse_calibration_has_lower_error_than_min_max_on_data_with_outliers():
+    x = _with_outliers()
+
+    def error(observer):
+        scale, zero_point = quantization_params(*observer.observe(x).range())
+        return np.mean((x - fake_quantize(x, scale, zero_point)) ** 2)
+
+    assert error(MSEObserver()) < error(MinMaxObserver())
+
+
+def test_per_channel_observer_returns_one_range_per_channel():
+    x = RNG.normal(size=(8, 5, 4)) * np.arange(1, 6)[None, :, None]
+    low, high = MinMaxObserver(axis=1).observe(x).range()
+    assert low.shape == high.shape == (5,)
+    np.testing.assert_allclose(high, x.max(axis=(0, 2)), rtol=1e-6)
+
+
+def test_sqnr_of_noise_one_tenth_of_the_signal_is_20_db():
+    x = RNG.normal(size=100_000)
+    assert sqnr_db(x, x + 0.1 * RNG.normal(size=x.shape)) == pytest.approx(20.0, abs=0.2)
+
+
+# --- PyTorch: BN folding, STE, QAT → QDQ ONNX, ORT PTQ, OpenVINO ------------------------------------------
+
+@pytest.fixture(scope="module")
+def digits_nchw():
+    return load_digits(layout="NCHW", limit=300)
+
+
+@pytest.fixture(scope="module")
+def torch_model(digits_nchw):
+    from scaledown.training import train_torch
+
+    model = baseline("torch")
+    train_torch(model, digits_nchw.x_train, digits_nchw.y_train, epochs=2, progress=False)
+    return model.eval()
+
+
+def _logits(model, x):
+    from scaledown.training import predict_torch
+
+    return predict_torch(model, x)
+
+
+def test_batchnorm_folding_keeps_the_outputs(torch_model, digits_nchw):
+    from torch import nn
+
+    from scaledown.quantization.batchnorm import fold_conv_bn_torch
+
+    folded = fold_conv_bn_torch(torch_model)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
+    np.testing.assert_allclose(_logits(folded, digits_nchw.x_test), _logits(torch_model, digits_nchw.x_test),
+                               atol=1e-5)
+
+
+def test_straight_through_gradient_is_one_inside_the_range_and_zero_outside():
+    import torch
+
+    from scaledown.quantization.torch_qat import fake_quantize_ste
+
+    x = torch.tensor([-3.0, -0.5, 0.0, 0.7, 3.0], requires_grad=True)
+    fake_quantize_ste(x, torch.tensor(1 / 64), torch.tensor(0.0)).sum().backward()  # range ±2
+    assert x.grad.tolist() == [0.0, 1.0, 1.0, 1.0, 0.0]
+
+
+def test_torch_qat_exports_qdq_onnx_that_onnxruntime_runs(torch_model, digits_nchw, tmp_path):
+    import onnx
+    import torch
+
+    from scaledown.quantization.onnx import run_onnx
+    from scaledown.quantization.torch_qat import export_qdq_onnx, prepare_qat
+    from scaledown.training import train_torch
+
+    qat_model = prepare_qat(torch_model)
+    train_torch(qat_model, digits_nchw.x_train, digits_nchw.y_train, epochs=1, learning_rate=1e-4, progress=False)
+    path = export_qdq_onnx(qat_model, torch.as_tensor(digits_nchw.x_test[:1]), tmp_path / "qat.onnx")
+    graph = onnx.load(path).graph
+    assert "QuantizeLinear" in {node.op_type for node in graph.node}
+    int8_weights = [t for t in graph.initializer if t.data_type == onnx.TensorProto.INT8 and len(t.dims) >= 2]
+    assert len(int8_weights) == 14  # 13 convs + 1 dense
+    outputs = run_onnx(path, digits_nchw.x_test)
+    assert sqnr_db(_logits(qat_model, digits_nchw.x_test), outputs) > 30
+
+
+def test_onnxruntime_static_ptq_runs_and_tracks_the_float_model(torch_model, digits_nchw):
+    qmodel = quantize(torch_model, (digits_nchw.x_train,), method="ptq", backend="onnxruntime")
+    assert qmodel.path.suffix == ".onnx"
+    assert sqnr_db(_logits(torch_model, digits_nchw.x_test), qmodel.predict(digits_nchw.x_test)) > 15
+
+
+def test_nncf_openvino_ir_runs_and_tracks_the_float_model(torch_model, digits_nchw, tmp_path):
+    qmodel = quantize(torch_model, (digits_nchw.x_train,), method="ptq", backend="openvino",
+                      num_calibration=100)
+    saved = qmodel.save(tmp_path / "digits.xml")
+    assert saved.with_suffix(".bin").exists() and qmodel.size_bytes > 0
+    assert sqnr_db(_logits(torch_model, digits_nchw.x_test), qmodel.predict(digits_nchw.x_test)) > 15
+
+
+def test_depthwise_layers_gain_most_from_per_channel_weights(torch_model, digits_nchw):
+    x, y = digits_nchw.x_test[:100], digits_nchw.y_test[:100]
+    per_tensor, per_channel = layer_sensitivity(torch_model, x, y), layer_sensitivity(torch_model, x, y, True)
+    gains = [c["weight_sqnr_db"] - t["weight_sqnr_db"] for t, c in zip(per_tensor, per_channel)]
+    assert all(gain >= -0.5 for gain in gains)
+    kinds = [row["kind"] for row in per_tensor]
+    depthwise = np.mean([g for g, k in zip(gains, kinds) if k == "depthwise"])
+    others = np.mean([g for g, k in zip(gains, kinds) if k != "depthwise"])
+    assert depthwise > others
+
+
+# --- Keras → TFLite: PTQ, QAT, LiteRT and TFLite Micro ----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def digits_nhwc():
+    return load_digits(layout="NHWC", limit=300)
+
+
+@pytest.fixture(scope="module")
+def keras_model(digits_nhwc):
+    from scaledown.training import train_keras
+
+    model = baseline("keras")
+    train_keras(model, digits_nhwc.x_train, digits_nhwc.y_train, epochs=2)
+    return model
+
+
+@pytest.fixture(scope="module")
+def keras_ptq(keras_model, digits_nhwc):
+    return quantize(keras_model, (digits_nhwc.x_train,), method="ptq")
+
+
+def test_keras_ptq_tflite_is_full_integer(keras_ptq):
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(keras_ptq.path))
+    assert interpreter.get_input_details()[0]["dtype"] == np.int8
+    assert interpreter.get_output_details()[0]["dtype"] == np.int8
+    weights = [t for t in interpreter.get_tensor_details() if len(t["shape"]) == 4 and "conv" in t["name"].lower()]
+    assert weights and all(t["dtype"] == np.int8 for t in weights)
+
+
+def test_keras_ptq_weights_take_under_30_percent_of_the_float_bytes(keras_model, keras_ptq):
+    # A flatbuffer holds, besides the weights, names and per-channel scales: for this
+    # 10.8k-parameter model they are most of the file, so compare the constant buffers.
+    float_model = quantize(keras_model, (None,), method="none")
+    assert _constant_bytes(keras_ptq.path) <= 0.30 * _constant_bytes(float_model.path)
+    assert keras_ptq.size_bytes < float_model.size_bytes
+
+
+def _constant_bytes(path):
+    """Bytes of the constant tensors (weights, biases): those no op produces and that are no model input."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path))
+    produced = {i for op in interpreter._get_ops_details() for i in op["outputs"]}
+    produced |= {d["index"] for d in interpreter.get_input_details()}
+    return sum(int(np.prod(t["shape"])) * np.dtype(t["dtype"]).itemsize
+               for t in interpreter.get_tensor_details() if t["index"] not in produced)
+
+
+def test_litert_and_tflite_micro_give_identical_int8_outputs(keras_ptq, digits_nhwc):
+    from scaledown.quantization.tensorflow import run_tflite
+
+    x = digits_nhwc.x_test[:50]
+    litert = run_tflite(keras_ptq.path, x, runtime="litert", reference_kernels=True, raw=True)
+    micro = run_tflite(keras_ptq.path, x, runtime="tflm", raw=True)
+    assert litert.dtype == micro.dtype == np.int8
+    np.testing.assert_array_equal(litert, micro)
+
+
+def test_keras_qat_with_tfmot_converts_to_an_int8_tflite(keras_model, digits_nhwc):
+    data = (digits_nhwc.x_train[:64], digits_nhwc.y_train[:64])
+    qmodel = quantize(keras_model, data, method="qat", epochs=1)
+    assert qmodel.backend == "tflite" and qmodel.predict(digits_nhwc.x_test[:10], runtime="tflm").shape == (10, 10)
+
+
+# --- the entry point ----------------------------------------------------------------------------------------
+
+def test_unsupported_model_raises_one_sentence_listing_what_is_supported():
+    from sklearn.linear_model import LogisticRegression
+
+    with pytest.raises(ValueError, match=r"quantize\(\) supports .*got \(sklearn.LogisticRegression"):
+        quantize(LogisticRegression(), (np.zeros((2, 3)),))
+
+
+def test_unsupported_backend_for_keras_raises(keras_model):
+    with pytest.raises(ValueError, match=r"got \(keras, 'ptq' → 'openvino'\)"):
+        quantize(keras_model, (np.zeros((2, 32, 32, 1)),), backend="openvino")
+
+
+def test_import_scaledown_imports_no_framework():
+    import subprocess
+    import sys
+
+    code = "import sys, scaledown; scaledown.quantize; print(any(m in sys.modules for m in ('torch', 'tensorflow')))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
