@@ -1,0 +1,23 @@
+"""Safe over-the-air model updates: signed manifests, partial (delta) updates, A/B slots.
+
+    from scaledown import updates
+    private_key, public_key = updates.generate_keypair()
+    device = updates.ABDevice(old_weights, public_key, health_check)
+    update = updates.make_update(old_weights, new_weights, private_key, counter=1, version="1.1")
+    print(device.receive(update.wire()))          # installed version 1.1 (counter 1) in slot B.
+    print(device.receive(update.wire()))          # refused: counter 1 is not above ... (replayed)
+
+Modules: ``signing`` (Ed25519 manifests, anti-rollback counter), ``delta`` (changed
+tensors only, hashes, radio cost), ``slots`` (A/B slots, health check, rollback).
+"""
+from scaledown.updates.delta import (  # noqa: F401
+    apply_delta,
+    make_delta,
+    pack,
+    tensor_sha256,
+    transfer_cost,
+    unpack,
+    weights_sha256,
+)
+from scaledown.updates.signing import Manifest, UpdateRefused, generate_keypair, sign, verify  # noqa: F401
+from scaledown.updates.slots import ABDevice, Update, make_update  # noqa: F401

@@ -1,0 +1,186 @@
+"""The fleet over a real (embedded, loopback) MQTT broker: transport, storage, alerts."""
+import json
+import time
+
+import numpy as np
+import pytest
+
+from scaledown import fleet
+
+
+@pytest.fixture(scope="module")
+def broker():
+    with fleet.EmbeddedBroker() as b:
+        yield b
+
+
+def test_broker_listens_on_loopback_only(broker):
+    assert broker.url.startswith("mqtt://127.0.0.1:")
+    assert broker.running
+
+
+def test_parse_url_rejects_other_schemes():
+    assert fleet.parse_url("mqtt://example.org:1884") == ("example.org", 1884)
+    with pytest.raises(ValueError, match="url="):
+        fleet.parse_url("http://example.org")
+
+
+def test_topic_layout_round_trips():
+    topic = fleet.topics.device_topic("gw0", "d1", "telemetry")
+    assert topic == "scaledown/fleet/gw0/d1/telemetry"
+    assert fleet.topics.parse(topic) == {"tier": "fleet", "gateway": "gw0", "device": "d1", "kind": "telemetry"}
+    with pytest.raises(ValueError, match="device="):
+        fleet.topics.device_topic("gw0", "a/b", "telemetry")
+
+
+def test_fifty_devices_stream_at_qos1_and_every_message_is_stored(broker):
+    gateways = ("gwa", "gwb")
+    with fleet.Gateway(broker.url, "gwa") as gwa, fleet.Gateway(broker.url, "gwb") as gwb, \
+            fleet.Fleet(broker.url, devices_per_gateway=25, gateways=gateways) as devices:
+        start = time.monotonic()
+        while time.monotonic() - start < 3.0:      # three seconds of real time
+            devices.step()
+            time.sleep(0.05)
+        devices.flush()
+        assert gwa.wait_for(devices.sent // 2) and gwb.wait_for(devices.sent // 2)
+        assert gwa.stored + gwb.stored == devices.sent
+        assert gwa.duplicates + gwb.duplicates == 0
+        assert gwa.query("SELECT COUNT(*) FROM telemetry")[0][0] == 25 * devices.steps
+
+
+def _run_scenario(broker, name):
+    world = fleet.SensorWorld(seed=0)
+    with fleet.Cloud(broker.url, f"cloud-{name}") as cloud, \
+            fleet.Gateway(broker.url, name, reference=world.profile()) as gw, \
+            fleet.Fleet(broker.url, devices_per_gateway=16, gateways=(name,), world=world, seed=1) as devices:
+        devices.run(60)                                              # five simulated minutes of clean data
+        d = devices.devices
+        injected_at = devices.clock.now
+        d[f"{name}-d001"].inject_drift(1.5)
+        d[f"{name}-d002"].fail_sensor("stuck")
+        d[f"{name}-d003"].fail_sensor("noise")
+        d[f"{name}-d004"].fail_sensor("out_of_range")
+        d[f"{name}-d005"].battery = 0.10
+        d[f"{name}-d006"].link_up = False                            # store-and-forward through a neighbour
+        devices.run(60)                                              # five more simulated minutes
+        devices.crash(f"{name}-d007")
+        devices.run(20)
+        devices.flush()
+        assert gw.wait_for(devices.sent)
+        gw.check(devices.clock.now)
+        cloud.wait_for_alerts(len(gw.alerts))
+        return gw, devices, injected_at, list(cloud.alerts)
+
+
+@pytest.fixture(scope="module")
+def scenario(broker):
+    return _run_scenario(broker, "gws")
+
+
+def test_drift_is_flagged_within_five_simulated_minutes(scenario):
+    gw, _, injected_at, _ = scenario
+    drift = [a for a in gw.alerts if a["kind"] == "drift"]
+    assert [a["device"] for a in drift] == ["gws-d001"]
+    assert drift[0]["t"] - injected_at <= 300
+
+
+def test_failed_sensors_are_flagged_within_three_heartbeats(scenario):
+    gw, devices, injected_at, _ = scenario
+    sensor = {a["device"]: a for a in gw.alerts if a["kind"] == "sensor"}
+    assert set(sensor) == {"gws-d002", "gws-d003", "gws-d004"}
+    limit = 3 * devices.heartbeat_every * devices.step_seconds
+    assert all(a["t"] - injected_at <= limit for a in sensor.values())
+
+
+def test_clean_devices_raise_no_alert(scenario):
+    gw, *_ = scenario
+    faulty = {f"gws-d00{i}" for i in range(1, 8)}
+    assert gw.alerted() <= faulty
+
+
+def test_battery_offline_and_missed_heartbeats(scenario):
+    gw, *_ = scenario
+    assert gw.alerted("low_battery") == {"gws-d005"}
+    assert gw.alerted("offline") == {"gws-d007"}
+    assert gw.alerted("missed_heartbeat") == {"gws-d007"}
+
+
+def test_a_device_without_a_link_is_relayed_by_a_neighbour(scenario):
+    gw, devices, *_ = scenario
+    carriers = gw.query("SELECT DISTINCT relayed_by FROM telemetry WHERE device = 'gws-d006' AND relayed_by IS NOT NULL")
+    assert devices.relayed > 0 and {c for (c,) in carriers} <= {"gws-d005", "gws-d007"}
+    assert "gws-d006" not in gw.alerted("missed_heartbeat")
+
+
+def test_alerts_reach_the_cloud(scenario):
+    gw, _, _, cloud_alerts = scenario
+    assert {(a["device"], a["kind"]) for a in cloud_alerts} == {(a["device"], a["kind"]) for a in gw.alerts}
+
+
+def test_malformed_telemetry_is_counted_and_dropped(broker):
+    from scaledown.fleet.broker import connect
+
+    world = fleet.SensorWorld()
+    with fleet.Gateway(broker.url, "gwm", reference=world.profile()) as gw:
+        client = connect(broker.url, "vandal")
+        topic = fleet.topics.device_topic("gwm", "d0", "telemetry")
+        bad = [b"{not json", b"[1, 2]", json.dumps({"seq": 1, "t": 0}).encode(),
+               json.dumps({"seq": 2, "t": 0, "battery": 0.5, "x": "hot", "pred": 1}).encode(),
+               json.dumps({"seq": 3, "t": 0, "battery": 7, "x": [1, 2, 3], "pred": 1}).encode(), b"\xff\xfe"]
+        for payload in bad:
+            client.publish(topic, payload, qos=1).wait_for_publish(5)
+        good = {"seq": 9, "t": 0.0, "battery": 0.9, "x": [0.1, 0.2, 0.3], "pred": 1, "conf": 0.9}
+        client.publish(topic, json.dumps(good), qos=1).wait_for_publish(5)
+        assert gw.wait_for(1)
+        deadline = time.monotonic() + 5
+        while sum(gw.malformed.values()) < len(bad) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        client.disconnect()
+        client.loop_stop()
+        assert sum(gw.malformed.values()) == len(bad)
+        assert gw.stored == 1 and gw.client is not None
+
+
+def test_psi_and_ks_see_a_shift_but_not_noise():
+    rng = np.random.default_rng(0)
+    reference = rng.standard_normal(5000)
+    same, shifted = rng.standard_normal(500), rng.standard_normal(500) + 1.0
+    assert fleet.psi(reference, same) < 0.1 < 0.25 < fleet.psi(reference, shifted)
+    assert abs(fleet.ks_statistic(reference, shifted) - fleet.ks_test(reference, shifted)[0]) < 1e-9
+    assert fleet.ks_test(reference, same)[1] > 0.01 > 1e-6 > fleet.ks_test(reference, shifted)[1]
+
+
+def test_sensor_checks():
+    rng = np.random.default_rng(0)
+    healthy = rng.standard_normal((16, 3))
+    assert fleet.check_readings(healthy, normal_jitter=np.sqrt(2)) == []
+    assert fleet.check_readings(np.vstack([healthy, np.ones((5, 3))]), normal_jitter=np.sqrt(2)) == ["stuck"]
+    assert "out_of_range" in fleet.check_readings(np.vstack([healthy, [[99, 0, 0]]]), (-10, 10), np.sqrt(2))
+    assert fleet.check_readings(10 * healthy, (-100, 100), np.sqrt(2)) == ["noise"]
+
+
+def test_cli_simulate_streams_to_a_gateway(broker, capsys):
+    from scaledown.cli import main
+
+    with fleet.Gateway(broker.url, "gwcli") as gw:
+        assert main(["fleet", "simulate", "--url", broker.url, "--devices", "3", "--gateways", "gwcli",
+                     "--seconds", "0.5", "--rate", "10"]) == 0
+        sent = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["sent"]
+        assert gw.wait_for(sent) and gw.stored == sent
+
+
+def test_cli_refuses_an_unknown_drift_device(broker, capsys):
+    from scaledown.cli import main
+
+    assert main(["fleet", "simulate", "--url", broker.url, "--drift", "nobody", "--seconds", "0.1"]) == 2
+    assert "--drift" in capsys.readouterr().err
+
+
+def test_dashboard_draws(scenario):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    gw, *_ = scenario
+    assert fleet.device_status(gw)["gws-d002"] == "sensor"
+    fig = fleet.plot_fleet(gw, "gws-d001")
+    assert len(fig.axes) == 3
