@@ -99,8 +99,10 @@ class Profile:
 
 
 def _format_seconds(seconds: float) -> str:
-    """``0.00298`` -> ``'3.0 ms'``; seconds from 1 s up."""
-    return f"{seconds:.2f} s" if seconds >= 1 else f"{seconds * 1000:.1f} ms"
+    """``0.00298`` -> ``'3.0 ms'``; µs below 0.1 ms, seconds from 1 s up."""
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    return f"{seconds * 1000:.1f} ms" if seconds >= 1e-4 else f"{seconds * 1e6:.1f} µs"
 
 
 def _yes(value: bool) -> str:
@@ -195,7 +197,7 @@ def _verdict(p: Profile, model_flash, model_ram, stored_dtype) -> list:
                      f"{t.runtimes[0]} on {t.id}: replace them (e.g. with RELU6 or HARD_SWISH) "
                      "or write a custom kernel.")
     else:
-        lines.append(f"(1) Ops: all {len(p.ops)} op types are supported on {t.id}.")
+        lines.append(f"(1) Ops: all {len(p.ops)} op type{'s are' if len(p.ops) != 1 else ' is'} supported on {t.id}.")
     lines.append(f"(2) Efficiency ({p.dtype}): "
                  + _fit_line("flash", model_flash, t.reserved_flash_bytes, t.flash_bytes, p.fits_flash)
                  + "; " + _fit_line("RAM", model_ram, t.reserved_ram_bytes, t.ram_bytes, p.fits_ram)
