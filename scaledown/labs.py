@@ -107,12 +107,9 @@ class Lab:
             _record(self.lab_id, step)
         return True
 
-    def summary(self) -> str:
-        """One line per step: ✅ passed in this session, ⬜ not yet."""
-        lines = [f"{'✅' if s in self.passed else '⬜'} {s}" for s in (self.steps or tuple(self.passed))]
-        text = "\n".join(lines)
-        print(text)
-        return text
+    def summary(self) -> None:
+        """Print one line per step: ✅ passed in this session, ⬜ not yet."""
+        print("\n".join(f"{'✅' if s in self.passed else '⬜'} {s}" for s in (self.steps or tuple(self.passed))))
 
 
 # --- student notebooks from solutions ---------------------------------------------------------

@@ -59,7 +59,7 @@ def train_torch(model, x, y, *, epochs: int, batch_size: int = 32, learning_rate
             loss.backward()
             optimizer.step()
             schedule.step()
-            total_loss += float(loss) * len(xb)
+            total_loss += loss.item() * len(xb)
             correct += int((logits.argmax(1) == yb).sum())
         history["loss"].append(total_loss / len(dataset))
         history["accuracy"].append(correct / len(dataset))
