@@ -102,3 +102,27 @@ def test_profile_prints_renders_and_serialises_deterministically(mobilenet):
     assert str(first) == str(second) and "0x" not in str(first)
     assert "| fits RAM | NO |" in first._repr_markdown_()
     assert json.loads(json.dumps(first.to_dict()))["target"] == "nano33ble"
+
+
+def test_int8_qdq_onnx_profiles_with_int8_weights(tmp_path):
+    import numpy as np
+    import torch
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, quantize_static
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3), torch.nn.ReLU(), torch.nn.Flatten(),
+                                torch.nn.Linear(8 * 14 * 14, 4)).eval()
+    float_path, int8_path = tmp_path / "model.onnx", tmp_path / "model_int8.onnx"
+    torch.onnx.export(model, torch.zeros(1, 1, 16, 16), float_path, dynamo=False, input_names=["x"])
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter([{"x": np.random.default_rng(i).random((1, 1, 16, 16), np.float32)} for i in range(4)])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    quantize_static(str(float_path), str(int8_path), Reader(), quant_format=QuantFormat.QDQ)
+    floats, ints = profile(float_path, target="pi"), profile(int8_path, target="pi")
+    assert ints.macs == floats.macs and "CONV_2D" in ints.ops
+    assert ints.flash_bytes_by_dtype.get("int8", 0) == 8 * 9 + 8 * 14 * 14 * 4

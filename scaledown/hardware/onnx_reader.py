@@ -58,6 +58,10 @@ def read_onnx(model) -> Graph:
         if node.op_type in _IDENTITY:
             alias[node.output[0]] = ins[0]
             continue
+        if node.op_type == "DequantizeLinear" and ins[0] in constants:
+            # QDQ models store int8 weights and dequantize them on the fly: the weight is the int8 array.
+            constants[node.output[0]] = constants[ins[0]]
+            continue
         kind = _op_type(node, constants)
         op = Op(node.name or f"{node.op_type}_{index}", kind,
                 [n for n in ins if n and n not in constants and n in tensors],
