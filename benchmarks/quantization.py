@@ -15,6 +15,11 @@ single-thread latency of one sample:
 
 The issue's targets: int8 files ≤ 27% of the float32 bytes; PTQ accuracy within
 1.0 point of float32 and QAT within 0.3 points, on every backend.
+
+Beside the bytes on disk, the table gives the bytes of the weights alone
+(``size_breakdown``: constant tensors with two or more dimensions). A last
+table shows where the bytes go as the same architecture grows (width 0.5 to 8,
+untrained weights: sizes do not depend on training), PTQ on each backend.
 """
 import argparse
 import os
@@ -28,7 +33,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import scaledown  # noqa: E402
 from scaledown.datasets import load_digits  # noqa: E402
 from scaledown.models import baseline  # noqa: E402
-from scaledown.quantization import layer_sensitivity, quantize  # noqa: E402
+from scaledown.quantization import layer_sensitivity, quantize, size_breakdown  # noqa: E402
+from scaledown.models import mobilenet_v1  # noqa: E402
 from scaledown.training import accuracy, predict_torch, train_keras, train_torch  # noqa: E402
 
 SIZE_TARGET, PTQ_TARGET, QAT_TARGET = 0.27, 1.0, 0.3
@@ -79,12 +85,14 @@ def main(argv=None):
 
     _print_table(rows)
     _print_sensitivity(torch_model, x_test, y_test)
+    _print_scaling(load_digits(layout="NHWC", limit=64)[0], x_train[:64], scaledown.pick(full=(0.5, 2, 8), quick=(0.5,)))
     print(f"\ntotal {time.time() - started:.0f} s, mode: {'quick' if scaledown.quick_mode() else 'full'}")
 
 
 def _measure(qmodel, x, y, repeats, tflm=False):
     row = {"backend": qmodel.backend, "method": qmodel.method, "accuracy": qmodel.evaluate(x, y),
-           "bytes": qmodel.size_bytes, "latency_ms": qmodel.latency_ms(x[:1], repeats=repeats)}
+           "bytes": qmodel.size_bytes, "weight_bytes": size_breakdown(qmodel.path)["weights"],
+           "latency_ms": qmodel.latency_ms(x[:1], repeats=repeats)}
     if tflm:
         row["tflm_accuracy"] = qmodel.evaluate(x, y, runtime="tflm")
     return row
@@ -92,8 +100,9 @@ def _measure(qmodel, x, y, repeats, tflm=False):
 
 def _print_table(rows):
     names = {"none": "fp32", "ptq": "int8 PTQ", "qat": "int8 QAT"}
-    print(f"\n| backend | variant | accuracy | Δ vs fp32 (points) | bytes | % of fp32 | latency (µs, 1 thread) | targets |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"\n| backend | variant | accuracy | Δ vs fp32 (points) | bytes | % of fp32 | weight bytes | % of fp32 "
+          "| latency (µs, 1 thread) | targets |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     baseline_row = {}
     for row in rows:
         if row["method"] == "none":
@@ -108,7 +117,8 @@ def _print_table(rows):
                        f"size {'met' if share <= SIZE_TARGET else 'MISSED'} (≤ 27%)")
         tflm = f" (TFLM {100 * row['tflm_accuracy']:.2f}%)" if "tflm_accuracy" in row else ""
         print(f"| {row['backend']} | {names[row['method']]} | {100 * row['accuracy']:.2f}%{tflm} | {drop:+.2f} | "
-              f"{row['bytes']:,} | {100 * share:.0f}% | {1000 * row['latency_ms']:.0f} | {verdict} |")
+              f"{row['bytes']:,} | {100 * share:.0f}% | {row['weight_bytes']:,} | "
+              f"{100 * row['weight_bytes'] / baseline_row['weight_bytes']:.1f}% | {1000 * row['latency_ms']:.0f} | {verdict} |")
 
 
 def _print_sensitivity(model, x, y):
@@ -120,6 +130,24 @@ def _print_sensitivity(model, x, y):
     for tensor_row, channel_row in zip(per_tensor, per_channel):
         print(f"| {tensor_row['layer']} | {tensor_row['kind']} | {tensor_row['weight_sqnr_db']:.1f} | "
               f"{channel_row['weight_sqnr_db']:.1f} | {tensor_row['accuracy_drop']:+.2f} |")
+
+
+def _print_scaling(x_nhwc, x_nchw, widths):
+    """int8 PTQ bytes as a share of float32 bytes as MobileNet v1 (this course's spec) grows; untrained weights."""
+    print("\nSize of int8 PTQ vs float32 as the model grows (MobileNet v1 spec, untrained, 64 calibration images):")
+    print("| width | parameters | backend | fp32 bytes | int8 bytes | % of fp32 | weights % | other constants | graph |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for width in widths:
+        keras_model, torch_model = mobilenet_v1(width=width), mobilenet_v1(width=width, framework="torch").eval()
+        parameters = sum(p.numel() for p in torch_model.parameters())
+        for backend in ("tflite", "onnxruntime", "openvino"):
+            model, x = (keras_model, x_nhwc) if backend == "tflite" else (torch_model, x_nchw)
+            options = {} if backend == "tflite" else {"backend": backend}
+            fp32, int8 = (size_breakdown(quantize(model, (x,), method=m, **options).path) for m in ("none", "ptq"))
+            verdict = "met" if int8["file"] <= SIZE_TARGET * fp32["file"] else "MISSED"
+            print(f"| {width} | {parameters:,} | {backend} | {fp32['file']:,} | {int8['file']:,} | "
+                  f"{100 * int8['file'] / fp32['file']:.1f}% ({verdict}) | {100 * int8['weights'] / fp32['weights']:.1f}% | "
+                  f"{int8['other_constants']:,} | {int8['graph']:,} |", flush=True)
 
 
 if __name__ == "__main__":

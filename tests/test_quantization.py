@@ -14,6 +14,7 @@ from scaledown.quantization import (
     quantization_params,
     quantize,
     quantize_array,
+    size_breakdown,
     sqnr_db,
 )
 
@@ -149,7 +150,8 @@ def test_torch_qat_exports_qdq_onnx_that_onnxruntime_runs(torch_model, digits_nc
     from scaledown.training import train_torch
 
     qat_model = prepare_qat(torch_model)
-    train_torch(qat_model, digits_nchw.x_train, digits_nchw.y_train, epochs=1, learning_rate=1e-4, progress=False)
+    train_torch(qat_model, digits_nchw.x_train[:96], digits_nchw.y_train[:96], epochs=1, learning_rate=1e-4,
+                progress=False)
     path = export_qdq_onnx(qat_model, torch.as_tensor(digits_nchw.x_test[:1]), tmp_path / "qat.onnx")
     graph = onnx.load(path).graph
     assert "QuantizeLinear" in {node.op_type for node in graph.node}
@@ -215,23 +217,19 @@ def test_keras_ptq_tflite_is_full_integer(keras_ptq):
     assert weights and all(t["dtype"] == np.int8 for t in weights)
 
 
-def test_keras_ptq_weights_take_under_30_percent_of_the_float_bytes(keras_model, keras_ptq):
+def test_keras_ptq_weights_are_a_quarter_of_the_float_weights_and_the_parts_add_up(keras_model, keras_ptq):
     # A flatbuffer holds, besides the weights, names and per-channel scales: for this
-    # 10.8k-parameter model they are most of the file, so compare the constant buffers.
-    float_model = quantize(keras_model, (None,), method="none")
-    assert _constant_bytes(keras_ptq.path) <= 0.30 * _constant_bytes(float_model.path)
-    assert keras_ptq.size_bytes < float_model.size_bytes
+    # 10.8k-parameter model they are most of the file, so compare the weights themselves.
+    float_parts = quantize(keras_model, (None,), method="none").size_breakdown()
+    int8_parts = keras_ptq.size_breakdown()
+    assert 4 * int8_parts["weights"] == float_parts["weights"] > 0
+    assert int8_parts["weights"] + int8_parts["other_constants"] + int8_parts["graph"] == int8_parts["file"]
+    assert keras_ptq.size_bytes < float_parts["file"]
 
 
-def _constant_bytes(path):
-    """Bytes of the constant tensors (weights, biases): those no op produces and that are no model input."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_path=str(path))
-    produced = {i for op in interpreter._get_ops_details() for i in op["outputs"]}
-    produced |= {d["index"] for d in interpreter.get_input_details()}
-    return sum(int(np.prod(t["shape"])) * np.dtype(t["dtype"]).itemsize
-               for t in interpreter.get_tensor_details() if t["index"] not in produced)
+def test_size_breakdown_rejects_other_files(tmp_path):
+    with pytest.raises(ValueError, match=r"path=.*model\.pt.* use a \.tflite, \.onnx or OpenVINO \.xml"):
+        size_breakdown(tmp_path / "model.pt")
 
 
 def test_litert_and_tflite_micro_give_identical_int8_outputs(keras_ptq, digits_nhwc):

@@ -10,6 +10,7 @@ Read the modules in this order, one idea each:
 ``tensorflow``   TFLite int8 by PTQ (converter) and QAT (tfmot); LiteRT and TFLite Micro
 ``onnx``         ONNX export and ONNX Runtime static PTQ
 ``openvino``     NNCF PTQ to an int8 OpenVINO IR
+``sizes``        where a file's bytes go: weights, other constants, graph
 
 and ``quantize(model, data, method, backend)`` does the whole trip in one call:
 
@@ -44,6 +45,7 @@ from scaledown.quantization.calibration import (  # noqa: F401
     PercentileObserver,
     calibrate,
 )
+from scaledown.quantization.sizes import size_breakdown  # noqa: F401
 
 METHODS = ("ptq", "qat", "none")
 SUPPORTED = {"keras": {"tflite": ("ptq", "qat", "none")},
@@ -82,6 +84,10 @@ class QuantizedModel:
 
             return ir_size_bytes(self.path)
         return self.path.stat().st_size
+
+    def size_breakdown(self):
+        """``{"file", "weights", "other_constants", "graph"}`` bytes of the artefact; see ``sizes.size_breakdown``."""
+        return size_breakdown(self.path)
 
     def _runner(self, runtime):
         if runtime not in self._runners:
@@ -152,6 +158,12 @@ class QuantizedModel:
         if self.backend == "openvino":
             shutil.copyfile(self.path.with_suffix(".bin"), path.with_suffix(".bin"))
         return path
+
+    def create_deployment_package(self, target="pi", out=None, **options):
+        """Package this artefact for ``target`` (see :func:`scaledown.create_deployment_package`)."""
+        from scaledown.deploy import create_deployment_package
+
+        return create_deployment_package(self, target=target, out=out, **options)
 
 
 def _framework(model):
