@@ -28,3 +28,27 @@ def pytest_configure(config):
     option.nbval_sanitize_with = option.nbval_sanitize_with or os.path.join(
         os.path.dirname(__file__), "tests", "nbval_sanitize.cfg")
     option.nbval_cell_timeout = option.nbval_cell_timeout or 900
+
+
+def _compare_stdout_only():
+    """Compare what cells print and display, not what frameworks log to stderr.
+
+    TensorFlow and friends write start-up and progress logs to stderr, in whichever
+    cell first touches them; those lines vary by machine and say nothing about the
+    lesson. nbval compares streams by name, so stderr streams are dropped from both
+    the stored and the fresh outputs before comparing.
+    """
+    try:
+        from nbval import plugin
+    except ImportError:
+        return
+    original = plugin.transform_streams_for_comparison
+
+    def without_stderr(outputs):
+        kept = [o for o in outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        return original(kept)
+
+    plugin.transform_streams_for_comparison = without_stderr
+
+
+_compare_stdout_only()
