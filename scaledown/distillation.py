@@ -39,6 +39,8 @@ import sys
 
 import numpy as np
 
+from scaledown.frameworks import framework_of
+
 FRAMEWORKS = ("keras", "torch")
 
 
@@ -142,13 +144,7 @@ class HintLoss:
 # --- the trainer -------------------------------------------------------------------------------
 
 def _framework(model, name):
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(model, torch.nn.Module):
-        return "torch"
-    keras = sys.modules.get("keras")
-    if keras is not None and isinstance(model, keras.Model):
-        return "keras"
-    raise TypeError(f"{name}={type(model).__name__} is not supported; pass a keras.Model or a torch.nn.Module.")
+    return framework_of(model, name)
 
 
 class KnowledgeDistillation:

@@ -32,11 +32,12 @@ from __future__ import annotations
 
 import copy
 import math
-import sys
 import time
 import zlib
 
 import numpy as np
+
+from scaledown.frameworks import framework_of
 
 SCOPES = ("global", "layer")
 
@@ -120,13 +121,7 @@ def _masks_for(weights, sparsity, scope):
 # --- framework edge: which weights, read and write -----------------------------------------------
 
 def _framework(model):
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(model, torch.nn.Module):
-        return "torch"
-    keras = sys.modules.get("keras")
-    if keras is not None and isinstance(model, keras.Model):
-        return "keras"
-    raise TypeError(f"model={type(model).__name__} is not supported; pass a keras.Model or a torch.nn.Module.")
+    return framework_of(model, "model")
 
 
 def _prunable(model, depthwise=False):
