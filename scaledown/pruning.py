@@ -32,12 +32,12 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 import zlib
 
 import numpy as np
 
 from scaledown.frameworks import framework_of
+from scaledown.timing import median_ms
 
 SCOPES = ("global", "layer")
 
@@ -714,7 +714,7 @@ def measure_latency(model, sample, repeats=100, warmup=10, reference_kernels=Fal
         run = lambda: model(tensor)  # noqa: E731
         try:
             with torch.no_grad():
-                return _median_ms(run, repeats, warmup)
+                return median_ms(run, repeats, warmup)
         finally:
             torch.set_num_threads(threads)
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
@@ -728,14 +728,4 @@ def measure_latency(model, sample, repeats=100, warmup=10, reference_kernels=Fal
     interpreter.resize_tensor_input(index, sample.shape)
     interpreter.allocate_tensors()
     interpreter.set_tensor(index, sample)
-    return _median_ms(interpreter.invoke, repeats, warmup)
-
-
-def _median_ms(run, repeats, warmup):
-    times = []
-    for i in range(warmup + repeats):
-        start = time.perf_counter()
-        run()
-        if i >= warmup:
-            times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
+    return median_ms(interpreter.invoke, repeats, warmup)

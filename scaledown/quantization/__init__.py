@@ -46,6 +46,7 @@ from scaledown.quantization.calibration import (  # noqa: F401
     calibrate,
 )
 from scaledown.quantization.sizes import size_breakdown  # noqa: F401
+from scaledown.timing import median_ms
 
 METHODS = ("ptq", "qat", "none")
 SUPPORTED = {"keras": {"tflite": ("ptq", "qat", "none")},
@@ -142,13 +143,7 @@ class QuantizedModel:
         else:
             request = runner.create_infer_request()
             run = lambda: request.infer([sample])  # noqa: E731
-        times = []
-        for index in range(warmup + repeats):
-            start = time.perf_counter()
-            run()
-            if index >= warmup:
-                times.append(time.perf_counter() - start)
-        return 1000 * float(np.median(times))
+        return median_ms(run, repeats, warmup)
 
     def save(self, path):
         """Copy the artefact to ``path`` (for OpenVINO the ``.bin`` goes beside it); returns the new ``pathlib.Path``."""
