@@ -98,11 +98,11 @@ class Candidate:
 
 
 def baseline_candidate() -> Candidate:
-    """Chapter 1's hand-designed baseline as a candidate: MobileNet v1, width 0.5, depth 1, k3, 32x32.
+    """Chapter 1's hand-designed baseline as a candidate: MobileNet v1, width 1.0, depth 1, k3, 32x32.
 
     ``baseline_candidate().spec()`` equals ``scaledown.models.baseline_spec()``.
     """
-    return Candidate("mobilenet_v1", 0.5, 1.0, 3, 6, 32)
+    return Candidate("mobilenet_v1", 1.0, 1.0, 3, 6, 32)
 
 
 @dataclass(frozen=True)

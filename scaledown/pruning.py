@@ -511,6 +511,15 @@ def _prune_chain(records, ratios, min_channels, multiple_of=1):
     return out, kept_counts
 
 
+def _prunable_convs(records):
+    """Names of the convs whose filters may go: all but a final conv that produces the outputs (a 1x1 classifier)."""
+    names = [r["name"] for r in records if r["kind"] == "conv"]
+    weighted = [r for r in records if r["kind"] in ("conv", "dense", "depthwise")]
+    if weighted and weighted[-1]["kind"] == "conv":
+        names.remove(weighted[-1]["name"])
+    return names
+
+
 def _check_ratios(ratio, conv_names):
     ratios = dict.fromkeys(conv_names, ratio) if not isinstance(ratio, dict) else dict(ratio)
     unknown = [name for name in ratios if name not in conv_names]
@@ -526,7 +535,8 @@ def prune_channels(model, ratio, min_channels=4, multiple_of=1):
     """Remove the weakest filters of each convolution and return a smaller, rebuilt model.
 
     Filters are ranked by their L1 norm scaled by the following BN (the filter after BN
-    folding); the lowest ``ratio`` of each conv's filters go, with the matching channels
+    folding); the lowest ``ratio`` of each conv's filters go (but not those of a final conv
+    whose filters are the outputs, such as a 1x1 classifier), with the matching channels
     of its BN, of a following depthwise conv and its BN, and the input channels of the next
     conv or dense layer. The original model is not changed. Fine-tune the result.
 
@@ -534,7 +544,7 @@ def prune_channels(model, ratio, min_channels=4, multiple_of=1):
     ----------
     model : keras.Model or torch.nn.Module
         A chain of layers: a Keras functional or Sequential model without merges
-        (``Add``, ``Concatenate``) or ``Flatten`` of a feature map, or a PyTorch model
+        (``Add``, ``Concatenate``) or ``Flatten`` of a feature map larger than 1x1, or a PyTorch model
         whose containers are all ``nn.Sequential``. Depthwise convs must have one filter
         per input channel.
     ratio : float in [0, 1) or dict of {str: float}
@@ -589,13 +599,16 @@ def _prune_channels_keras(model, ratio, min_channels, multiple_of):
         elif isinstance(layer, keras.layers.Dense):
             records.append({"kind": "dense", "name": layer.name,
                             "weights": _with_bias(np.transpose(weights[0]), weights)})
+        elif name == "Flatten" and any(d != 1 for d in layer.input.shape[1:-1]):
+            raise ValueError(f"layer {layer.name!r} flattens a {tuple(layer.input.shape[1:])} feature map; "
+                             "prune_channels supports Flatten only of a 1x1 map (after global pooling).")
         elif name in ("ReLU", "Activation", "Dropout", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-                      "MaxPooling2D", "AveragePooling2D", "LeakyReLU", "ZeroPadding2D"):
+                      "MaxPooling2D", "AveragePooling2D", "LeakyReLU", "ZeroPadding2D", "Flatten"):
             records.append({"kind": "pass", "name": layer.name})
         else:
             raise ValueError(f"layer {layer.name!r} ({name}) is not supported by prune_channels; it handles chains "
                              "of Conv2D, DepthwiseConv2D, BatchNormalization, activations, pooling and Dense.")
-    conv_names = [r["name"] for r in records if r["kind"] == "conv"]
+    conv_names = _prunable_convs(records)
     new_records, kept = _prune_chain(records, _check_ratios(ratio, conv_names), min_channels, multiple_of)
 
     inputs = keras.Input(shape=model.input_shape[1:], name=model.inputs[0].name.split(":")[0])
@@ -661,7 +674,7 @@ def _prune_channels_torch(model, ratio, min_channels, multiple_of):
         else:
             raise ValueError(f"module {name!r} ({type(m).__name__}) is not supported by prune_channels; it handles "
                              "chains of Conv2d, BatchNorm2d, activations, pooling, Flatten and Linear.")
-    conv_names = [r["name"] for r in records if r["kind"] == "conv"]
+    conv_names = _prunable_convs(records)
     new_records, kept = _prune_chain(records, _check_ratios(ratio, conv_names), min_channels, multiple_of)
 
     import torch

@@ -1,4 +1,5 @@
 """Pruning: the masks and the schedule on arrays, then real Keras and PyTorch models on a few digits."""
+import keras
 import numpy as np
 import pytest
 import torch
@@ -80,9 +81,11 @@ def test_size_report_shows_sparsity_shrinks_the_compressed_file_not_the_ram():
 
 def test_prune_channels_keras_removes_channels_and_macs():
     model = models.baseline("keras")
+    stem = model.get_layer("stem_conv").filters
     smaller = pruning.prune_channels(model, 0.5)
-    assert smaller.get_layer("stem_conv").filters == 4
-    assert smaller.get_layer("block0_depthwise_conv").get_weights()[0].shape == (3, 3, 4, 1)
+    assert smaller.get_layer("stem_conv").filters == stem // 2
+    assert smaller.get_layer("block0_depthwise_conv").get_weights()[0].shape == (3, 3, stem // 2, 1)
+    assert smaller.get_layer("logits").filters == 10  # the classifier's filters are the outputs: kept
     assert profile(smaller).macs < 0.5 * profile(model).macs
     assert smaller.output_shape == model.output_shape
 
@@ -96,11 +99,12 @@ def test_prune_channels_keras_with_ratio_zero_keeps_the_function():
 
 def test_prune_channels_torch_keeps_the_strongest_filters_and_the_function_on_them():
     model = models.baseline("torch").eval()
-    with torch.no_grad():  # make filters 0..3 of the stem strong, and a later weak one irrelevant
-        model.stem[0].weight[:4] *= 100
+    half = model.stem[0].out_channels // 2
+    with torch.no_grad():  # make the first half of the stem's filters strong, and a later weak one irrelevant
+        model.stem[0].weight[:half] *= 100
     smaller = pruning.prune_channels(model, 0.5).eval()
-    assert smaller.stem[0].out_channels == 4 and smaller.block0.depthwise[0].groups == 4
-    torch.testing.assert_close(smaller.stem[0].weight, model.stem[0].weight[:4])
+    assert smaller.stem[0].out_channels == half and smaller.block0.depthwise[0].groups == half
+    torch.testing.assert_close(smaller.stem[0].weight, model.stem[0].weight[:half])
     assert smaller(torch.zeros(2, 1, 32, 32)).shape == (2, 10)
     assert profile(smaller, input_shape=(1, 1, 32, 32)).macs < 0.5 * profile(model, input_shape=(1, 1, 32, 32)).macs
 
@@ -120,3 +124,10 @@ def test_prune_channels_rejects_an_add_layer_clearly():
 def test_prune_channels_rounds_kept_filters_to_a_multiple():
     smaller = pruning.prune_channels(models.baseline("torch"), 0.4, multiple_of=8)
     assert all(count % 8 == 0 for count in smaller.pruned_channels.values())
+
+
+def test_prune_channels_rejects_a_flatten_of_a_feature_map_clearly():
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3), keras.layers.Flatten(),
+                              keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match=r"flattens a \(6, 6, 4\) feature map; .*only of a 1x1 map"):
+        pruning.prune_channels(model, 0.5)

@@ -66,11 +66,11 @@ def efficientnet_lite(input_shape=(32, 32, 1), num_classes=10, width=1.0, depth=
 
 
 def baseline_spec():
-    """Chapter 1's hand-designed baseline for ``digits``: MobileNet v1, width 0.5, 32×32×1 input, 10 classes.
+    """Chapter 1's hand-designed baseline for ``digits``: MobileNet v1, width 1.0, 32×32×1 input, 10 classes.
 
     Later chapters (quantization, pruning, distillation, search) start from this model.
     """
-    return mobilenet_v1_spec(input_shape=(32, 32, 1), num_classes=10, width=0.5)
+    return mobilenet_v1_spec(input_shape=(32, 32, 1), num_classes=10, width=1.0)
 
 
 def baseline(framework="keras"):

@@ -2,6 +2,13 @@
 
 The model outputs logits (no softmax): train it with
 ``keras.losses.SparseCategoricalCrossentropy(from_logits=True)``.
+
+The classifier is a 1x1 convolution on the pooled 1x1 feature map, then a flatten: the
+same weights and arithmetic as a ``Dense`` layer, but the int8 ``.tflite`` gets a
+``CONV_2D`` instead of a ``FULLY_CONNECTED``. LiteRT's int8 ``FULLY_CONNECTED`` rounds
+once where TFLite Micro's rounds twice, so on a rounding tie the two runtimes differ by
+one step; their ``CONV_2D`` kernels agree bit for bit, so the file the board runs can be
+checked on the desktop exactly.
 """
 import keras
 from keras import layers
@@ -58,8 +65,9 @@ def build_keras(spec, name=None):
         x = build_block(x, block, f"block{index}")
     if spec.head_channels is not None:
         x = _conv_bn(x, spec.head_channels, 1, 1, "head")
-    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    x = layers.GlobalAveragePooling2D(keepdims=True, name="pool")(x)  # (batch, 1, 1, channels)
     if spec.dropout > 0:
         x = layers.Dropout(spec.dropout, name="dropout")(x)
-    outputs = layers.Dense(spec.num_classes, name="logits")(x)
+    x = layers.Conv2D(spec.num_classes, 1, name="logits")(x)  # a dense layer, as a 1x1 conv (see above)
+    outputs = layers.Flatten(name="flatten")(x)
     return keras.Model(inputs, outputs, name=name or spec.name)

@@ -1,7 +1,8 @@
 """An architecture is data: the spec that both the Keras and the PyTorch builders read.
 
 A spec is a stem convolution, a list of blocks, an optional 1x1 head convolution
-and a classifier (global average pooling, dropout, dense). Two block kinds cover
+and a classifier (global average pooling, dropout, dense; Keras builds the dense
+layer as an equivalent 1x1 conv, see ``keras_builder``). Two block kinds cover
 the course's models:
 
 ``"separable"`` (MobileNet v1)
