@@ -335,12 +335,16 @@ def plot_sensitivity(rows, ax=None):
 
 def prune_during_training(model, x, y, *, final_sparsity, epochs, initial_sparsity=0.0, begin_step=0,
                           end_step=None, frequency=10, power=3, scope="global", layers=None, batch_size=32,
-                          learning_rate=1e-3, seed=0, progress=True):
+                          learning_rate=3e-3, seed=0, progress=True):
     """Fine-tune ``model`` in place while its sparsity follows ``polynomial_decay_sparsity``.
 
     Every ``frequency`` steps the masks are recomputed from the current weights at the
     schedule's sparsity; after every optimiser step the pruned weights are set back to zero,
     so they stay pruned. Adam with a cosine-decayed learning rate, cross-entropy on logits.
+    The default learning rate is the one the course trains with (``training.train_keras`` /
+    ``train_torch``): starting the fine-tune at the original rate rather than a small one
+    ("learning-rate rewinding", Renda et al., 2020) lets the remaining weights move far
+    enough to take over from the pruned ones.
 
     Parameters
     ----------

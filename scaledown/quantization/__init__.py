@@ -45,7 +45,7 @@ from scaledown.quantization.calibration import (  # noqa: F401
     PercentileObserver,
     calibrate,
 )
-from scaledown.quantization.sizes import size_breakdown  # noqa: F401
+from scaledown.quantization.sizes import randomize_batchnorm, size_breakdown  # noqa: F401
 from scaledown.timing import median_ms
 
 METHODS = ("ptq", "qat", "none")
