@@ -134,8 +134,14 @@ def structured(base, data, epochs, framework, ratio=CHANNEL_RATIO):
     return rows
 
 
-def distillation(data, epochs, framework, seeds=(0,), alpha=0.1, temperature=4.0, teacher_width=TEACHER_WIDTH):
+HINT_LAYERS = {"keras": ("block3_pointwise_relu6", "block2_pointwise_relu6"), "torch": ("block3", "block2")}
+
+
+def distillation(data, epochs, framework, seeds=(0,), loss="soft", teacher_width=TEACHER_WIDTH):
     """Teacher MobileNet v1 (``teacher_width``); student ``STUDENT``, trained alone and distilled.
+
+    ``loss="soft"``: Hinton's soft targets (``alpha=0.1``, ``T=4``); ``loss="hint"``: FitNets'
+    hint on the teacher's block-3 and the student's block-2 features (both 4x4), ``alpha=0.5``.
 
     The teacher is trained once; for each seed the student is trained alone and distilled from
     the same initial weights, with the same epochs, optimiser and schedule. The gap recovered
@@ -144,11 +150,15 @@ def distillation(data, epochs, framework, seeds=(0,), alpha=0.1, temperature=4.0
     import copy
 
     from scaledown import models, training
-    from scaledown.distillation import KnowledgeDistillation
+    from scaledown.distillation import HintLoss, KnowledgeDistillation, SoftTargetLoss
 
     x, y, xt, yt = data
     steps = epochs * -(-len(x) // 32)
     student_args = dict(STUDENT, framework=framework)
+    if loss == "soft":
+        distillation_loss, alpha, temperature = SoftTargetLoss(), 0.1, 4.0
+    else:
+        distillation_loss, alpha, temperature = HintLoss(*HINT_LAYERS[framework]), 0.5, 1.0
     teacher = models.mobilenet_v1(width=teacher_width, framework=framework)
     if framework == "keras":
         import keras
@@ -182,15 +192,16 @@ def distillation(data, epochs, framework, seeds=(0,), alpha=0.1, temperature=4.0
             training.train_torch(alone, x, y, epochs=epochs, seed=seed, progress=False)
             optimizer = torch.optim.Adam(student.parameters(), lr=3e-3)
             options = {"lr_scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)}
-        kd = KnowledgeDistillation(teacher, student, optimizer, alpha=alpha, temperature=temperature, **options)
+        kd = KnowledgeDistillation(teacher, student, optimizer, distillation_loss, alpha=alpha,
+                                   temperature=temperature, **options)
         kd.fit(x, y, epochs=epochs, seed=seed, progress=False)
         alone_scores.append(accuracy(alone, xt, yt))
         distilled_scores.append(accuracy(student, xt, yt))
     alone_mean, distilled_mean = float(np.mean(alone_scores)), float(np.mean(distilled_scores))
     gap = teacher_accuracy - alone_mean
     recovered = (distilled_mean - alone_mean) / gap if gap > 0 else float("nan")
-    print(f"\n## Distillation ({framework}, {epochs} epochs each, alpha={alpha}, T={temperature}, "
-          f"seeds {list(seeds)})")
+    print(f"\n## Distillation, {distillation_loss} ({framework}, {epochs} epochs each, alpha={alpha}, "
+          f"T={temperature}, seeds {list(seeds)})")
     print(f"{'model':<26}{'params':>9}{'accuracy (per seed)':>36}{'mean':>9}")
     print(f"{f'teacher (width {teacher_width:g})':<26}{count(teacher):>9,}{'':>36}{teacher_accuracy:>9.1%}")
     for label, scores in (("student alone", alone_scores), ("student distilled", distilled_scores)):
@@ -201,11 +212,30 @@ def distillation(data, epochs, framework, seeds=(0,), alpha=0.1, temperature=4.0
     return {"teacher": teacher_accuracy, "alone": alone_scores, "distilled": distilled_scores}, recovered
 
 
+def _structured_both(nhwc, nchw, epochs, tune):
+    """Structured pruning of a freshly trained baseline, in Keras and in PyTorch (seed 0)."""
+    import keras
+    import torch
+
+    from scaledown import models, training
+
+    keras.utils.set_random_seed(0)
+    base = models.baseline("keras")
+    training.train_keras(base, nhwc.x_train, nhwc.y_train, epochs=epochs)
+    structured(base, nhwc, tune, "keras")
+    torch.manual_seed(0)
+    base_torch = models.baseline("torch")
+    training.train_torch(base_torch, nchw.x_train, nchw.y_train, epochs=epochs, progress=False)
+    structured(base_torch, nchw, tune, "torch")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few epochs on a subset (as SCALEDOWN_QUICK=1)")
     parser.add_argument("--seeds", type=int, default=None, help="seeds for unstructured pruning and distillation "
                         "(full mode 3, quick 1)")
+    parser.add_argument("--parts", default="unstructured,structured,distillation",
+                        help="comma-separated subset of unstructured, structured, distillation")
     parser.add_argument("--prune-lr", type=float, default=PRUNE_LR,
                         help=f"learning rate of unstructured pruning's fine-tuning (default {PRUNE_LR:g})")
     args = parser.parse_args()
@@ -217,13 +247,16 @@ def main():
 
     limit, epochs, tune = pick(full=None, quick=300), pick(full=30, quick=2), pick(full=30, quick=1)
     seeds = tuple(range(args.seeds or pick(full=3, quick=1)))
+    parts = set(args.parts.split(","))
+    if not parts <= {"unstructured", "structured", "distillation"}:
+        parser.error(f"--parts {args.parts!r}: use a comma-separated subset of unstructured, structured, distillation")
     print(f"compression benchmark on digits — {'quick' if quick_mode() else 'full'} mode: "
           f"{epochs} training epochs, {tune} fine-tuning epochs, training images: {limit or 'all'}, seeds {list(seeds)}")
     nhwc, nchw = datasets.load_digits(limit=limit), datasets.load_digits(layout="NCHW", limit=limit)
     start = time.perf_counter()
 
     drops, control_drops = {}, []
-    for seed in seeds:
+    for seed in seeds if "unstructured" in parts else ():
         keras.utils.set_random_seed(seed)
         base = models.baseline("keras")
         training.train_keras(base, nhwc.x_train, nhwc.y_train, epochs=epochs, seed=seed)
@@ -231,24 +264,20 @@ def main():
         control_drops.append(100 * (rows[0][1] - rows[1][1]))
         for name, accuracy, *_ in rows[2:]:
             drops.setdefault(name, []).append(100 * (rows[0][1] - accuracy))
-    print(f"\n## Unstructured pruning to 80%: accuracy lost against the dense model, over seeds {list(seeds)}")
-    for name, values in drops.items():
-        each = ", ".join(f"{v:+.2f}" for v in values)
-        print(f"{name:<36} mean {np.mean(values):.2f} points ({each}); target <= 1")
-    print(f"{'(control: dense, fine-tuned alike)':<36} mean {np.mean(control_drops):.2f} points")
+    if "unstructured" in parts:
+        print(f"\n## Unstructured pruning to 80%: accuracy lost against the dense model (negative: gained), "
+              f"over seeds {list(seeds)}")
+        for name, values in drops.items():
+            each = ", ".join(f"{v:+.2f}" for v in values)
+            print(f"{name:<36} mean {np.mean(values):+.2f} points ({each}); target <= 1")
+        print(f"{'(control: dense, fine-tuned alike)':<36} mean {np.mean(control_drops):+.2f} points")
 
-    keras.utils.set_random_seed(0)
-    base = models.baseline("keras")
-    training.train_keras(base, nhwc.x_train, nhwc.y_train, epochs=epochs)
-    structured(base, nhwc, tune, "keras")
-    import torch
-
-    torch.manual_seed(0)
-    base_torch = models.baseline("torch")
-    training.train_torch(base_torch, nchw.x_train, nchw.y_train, epochs=epochs, progress=False)
-    structured(base_torch, nchw, tune, "torch")
-    distillation(nhwc, epochs, "keras", seeds=seeds)
-    distillation(nchw, epochs, "torch", seeds=seeds)
+    if "structured" in parts:
+        _structured_both(nhwc, nchw, epochs, tune)
+    if "distillation" in parts:
+        for loss in ("soft", "hint"):
+            distillation(nhwc, epochs, "keras", seeds=seeds, loss=loss)
+            distillation(nchw, epochs, "torch", seeds=seeds, loss=loss)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
 
 
