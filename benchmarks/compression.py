@@ -159,11 +159,11 @@ def distillation(data, epochs, framework, seeds=(0,), loss="soft", teacher_width
         distillation_loss, alpha, temperature = SoftTargetLoss(), 0.1, 4.0
     else:
         distillation_loss, alpha, temperature = HintLoss(*HINT_LAYERS[framework]), 0.5, 1.0
-    teacher = models.mobilenet_v1(width=teacher_width, framework=framework)
     if framework == "keras":
         import keras
 
-        keras.utils.set_random_seed(0)
+        keras.utils.set_random_seed(0)  # before building: the teacher's initial weights too
+        teacher = models.mobilenet_v1(width=teacher_width, framework=framework)
         training.train_keras(teacher, x, y, epochs=epochs)
         count = lambda m: sum(int(np.prod(w.shape)) for w in m.trainable_weights)  # noqa: E731
         accuracy = _keras_accuracy
@@ -171,6 +171,7 @@ def distillation(data, epochs, framework, seeds=(0,), loss="soft", teacher_width
         import torch
 
         torch.manual_seed(0)
+        teacher = models.mobilenet_v1(width=teacher_width, framework=framework)
         training.train_torch(teacher, x, y, epochs=epochs, progress=False)
         count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
         accuracy = _torch_accuracy
