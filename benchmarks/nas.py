@@ -8,7 +8,7 @@
    CPU time, so that other jobs on a shared machine do not shrink the budget), every candidate
    checked against the Nano 33 BLE Sense *as int8* before it is trained (arena + reserved
    RAM <= 256 KB, weights + reserved flash <= 1 MB), scored by ``nas.ProxyFitness``.
-2. The best candidate and the baseline (MobileNet v1, width 0.5, 32x32) are retrained with
+2. The best candidate and the baseline (MobileNet v1, width 1.0, 32x32) are retrained with
    the same recipe (``nas.train_and_test``: 30 epochs, Adam 3e-3, cosine, the whole
    training split) for ``--seeds`` seeds, and scored on the test split, which the search
    never saw.
