@@ -5,9 +5,9 @@
 
 Same data (`digits`, 1,437 training and 360 test images) and the same starting model
 (chapter 1's baseline, MobileNet v1 width 1.0) for every pruning method. Accuracy on 360
-test digits moves by a point between training runs, so the unstructured pruning and the
-distillation results are repeated over several seeds (``--seeds``, 3 in full mode) and
-judged on the means.
+test digits moves by a point between training runs, so the unstructured pruning results are
+repeated over several seeds (``--seeds``, 3 in full mode), and the distillation results over
+several train/test splits (``--splits``, 5 in full mode), and judged on the means.
 
 1. unstructured, 80% of the conv and classifier weights: scaledown's ``prune_during_training``
    (global threshold, polynomial schedule) and tfmot's ``prune_low_magnitude`` with
@@ -137,80 +137,108 @@ def structured(base, data, epochs, framework, ratio=CHANNEL_RATIO):
 HINT_LAYERS = {"keras": ("block3_pointwise_relu6", "block2_pointwise_relu6"), "torch": ("block3", "block2")}
 
 
-def distillation(data, epochs, framework, seeds=(0,), loss="soft", teacher_width=TEACHER_WIDTH):
+DISTILLATION_LOSSES = ("soft", "hint")
+
+
+def _distillation_recipe(loss, framework):
+    """(loss object, alpha, temperature) of the soft-target or the hint experiment."""
+    from scaledown.distillation import HintLoss, SoftTargetLoss
+
+    if loss == "soft":
+        return SoftTargetLoss(), 0.1, 4.0
+    return HintLoss(*HINT_LAYERS[framework]), 0.5, 1.0
+
+
+def distillation(epochs, framework, splits=(0,), losses=DISTILLATION_LOSSES, teacher_width=TEACHER_WIDTH, limit=None):
     """Teacher MobileNet v1 (``teacher_width``); student ``STUDENT``, trained alone and distilled.
 
-    ``loss="soft"``: Hinton's soft targets (``alpha=0.1``, ``T=4``); ``loss="hint"``: FitNets'
-    hint on the teacher's block-3 and the student's block-2 features (both 4x4), ``alpha=0.5``.
+    ``"soft"``: Hinton's soft targets (``alpha=0.1``, ``T=4``); ``"hint"``: FitNets' hint on
+    the teacher's block-3 and the student's block-2 features (both 4x4), ``alpha=0.5``.
 
-    The teacher is trained once; for each seed the student is trained alone and distilled from
-    the same initial weights, with the same epochs, optimiser and schedule. The gap recovered
-    is computed from the mean accuracies over the seeds.
+    The gap is two or three points, and one point is about four of the 360 test images, so
+    one split of the data cannot measure it: each seed in ``splits`` draws its own stratified
+    train/test split of `digits` (``load_digits(seed=...)``, repeated random sub-sampling)
+    and trains on it a teacher, the student alone, and the student distilled with each loss
+    in ``losses`` — every student from the same initial weights, with the same epochs,
+    optimiser and schedule. The gap recovered is computed from the mean accuracies over the
+    splits. Returns ``{loss: (scores, recovered)}`` with ``scores = {"teacher", "alone",
+    "distilled"}`` lists of per-split accuracies.
     """
     import copy
 
-    from scaledown import models, training
-    from scaledown.distillation import HintLoss, KnowledgeDistillation, SoftTargetLoss
+    from scaledown import datasets, models, training
+    from scaledown.distillation import KnowledgeDistillation
 
-    x, y, xt, yt = data
-    steps = epochs * -(-len(x) // 32)
     student_args = dict(STUDENT, framework=framework)
-    if loss == "soft":
-        distillation_loss, alpha, temperature = SoftTargetLoss(), 0.1, 4.0
-    else:
-        distillation_loss, alpha, temperature = HintLoss(*HINT_LAYERS[framework]), 0.5, 1.0
     if framework == "keras":
         import keras
 
-        keras.utils.set_random_seed(0)  # before building: the teacher's initial weights too
-        teacher = models.mobilenet_v1(width=teacher_width, framework=framework)
-        training.train_keras(teacher, x, y, epochs=epochs)
         count = lambda m: sum(int(np.prod(w.shape)) for w in m.trainable_weights)  # noqa: E731
         accuracy = _keras_accuracy
     else:
         import torch
 
-        torch.manual_seed(0)
-        teacher = models.mobilenet_v1(width=teacher_width, framework=framework)
-        training.train_torch(teacher, x, y, epochs=epochs, progress=False)
         count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
         accuracy = _torch_accuracy
-    teacher_accuracy = accuracy(teacher, xt, yt)
-    alone_scores, distilled_scores = [], []
-    for seed in seeds:
+    teachers, alones = [], []
+    distilled = {loss: [] for loss in losses}
+    for seed in splits:
+        x, y, xt, yt = datasets.load_digits(layout="NHWC" if framework == "keras" else "NCHW", seed=seed, limit=limit)
+        steps = epochs * -(-len(x) // 32)
         if framework == "keras":
-            keras.utils.set_random_seed(seed)
+            keras.utils.set_random_seed(seed)  # before building: the initial weights too
+            teacher = models.mobilenet_v1(width=teacher_width, framework=framework)
+            training.train_keras(teacher, x, y, epochs=epochs, seed=seed)
             alone = models.mobilenet_v1(**student_args)
-            student = _clone(alone)  # the same initial weights
+            initial = _clone(alone)
             training.train_keras(alone, x, y, epochs=epochs, seed=seed)
-            keras.utils.set_random_seed(seed)
-            optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(3e-3, steps))
-            options = {}
         else:
             torch.manual_seed(seed)
+            teacher = models.mobilenet_v1(width=teacher_width, framework=framework)
+            training.train_torch(teacher, x, y, epochs=epochs, seed=seed, progress=False)
             alone = models.mobilenet_v1(**student_args)
-            student = copy.deepcopy(alone)  # the same initial weights
+            initial = copy.deepcopy(alone)
             training.train_torch(alone, x, y, epochs=epochs, seed=seed, progress=False)
-            optimizer = torch.optim.Adam(student.parameters(), lr=3e-3)
-            options = {"lr_scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)}
-        kd = KnowledgeDistillation(teacher, student, optimizer, distillation_loss, alpha=alpha,
-                                   temperature=temperature, **options)
-        kd.fit(x, y, epochs=epochs, seed=seed, progress=False)
-        alone_scores.append(accuracy(alone, xt, yt))
-        distilled_scores.append(accuracy(student, xt, yt))
-    alone_mean, distilled_mean = float(np.mean(alone_scores)), float(np.mean(distilled_scores))
-    gap = teacher_accuracy - alone_mean
-    recovered = (distilled_mean - alone_mean) / gap if gap > 0 else float("nan")
-    print(f"\n## Distillation, {distillation_loss} ({framework}, {epochs} epochs each, alpha={alpha}, "
-          f"T={temperature}, seeds {list(seeds)})")
-    print(f"{'model':<26}{'params':>9}{'accuracy (per seed)':>36}{'mean':>9}")
-    print(f"{f'teacher (width {teacher_width:g})':<26}{count(teacher):>9,}{'':>36}{teacher_accuracy:>9.1%}")
-    for label, scores in (("student alone", alone_scores), ("student distilled", distilled_scores)):
-        each = " ".join(f"{v:.1%}" for v in scores)
-        print(f"{label:<26}{count(student):>9,}{each:>36}{np.mean(scores):>9.1%}")
-    print(f"student/teacher parameters {count(student) / count(teacher):.3f}; gap {100 * gap:.2f} points; "
-          f"recovered {recovered:.0%} (target >= 50%)")
-    return {"teacher": teacher_accuracy, "alone": alone_scores, "distilled": distilled_scores}, recovered
+        teachers.append(accuracy(teacher, xt, yt))
+        alones.append(accuracy(alone, xt, yt))
+        for loss in losses:
+            distillation_loss, alpha, temperature = _distillation_recipe(loss, framework)
+            if framework == "keras":
+                student = _clone(initial)  # the same initial weights as the student alone
+                keras.utils.set_random_seed(seed)
+                optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(3e-3, steps))
+                options = {}
+            else:
+                student = copy.deepcopy(initial)
+                optimizer = torch.optim.Adam(student.parameters(), lr=3e-3)
+                options = {"lr_scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)}
+            kd = KnowledgeDistillation(teacher, student, optimizer, distillation_loss, alpha=alpha,
+                                       temperature=temperature, **options)
+            kd.fit(x, y, epochs=epochs, seed=seed, progress=False)
+            distilled[loss].append(accuracy(student, xt, yt))
+
+    results = {}
+    width = max(7 * len(splits) + 2, 22)
+    for loss in losses:
+        distillation_loss, alpha, temperature = _distillation_recipe(loss, framework)
+        scores = {"teacher": teachers, "alone": alones, "distilled": distilled[loss]}
+        mean = {key: float(np.mean(values)) for key, values in scores.items()}
+        gap = mean["teacher"] - mean["alone"]
+        recovered = (mean["distilled"] - mean["alone"]) / gap if gap > 0 else float("nan")
+        print(f"\n## Distillation, {distillation_loss} ({framework}, {epochs} epochs each, alpha={alpha}, "
+              f"T={temperature}, splits {list(splits)})")
+        print(f"{'model':<26}{'params':>9}{'accuracy (per split)':>{width}}{'mean':>9}")
+        for label, key, model in ((f"teacher (width {teacher_width:g})", "teacher", teacher),
+                                  ("student alone", "alone", alone), ("student distilled", "distilled", alone)):
+            each = " ".join(f"{v:6.1%}" for v in scores[key])
+            print(f"{label:<26}{count(model):>9,}{each:>{width}}{mean[key]:>9.2%}")
+        wins = sum(d > a for d, a in zip(scores["distilled"], alones))
+        ties = sum(d == a for d, a in zip(scores["distilled"], alones))
+        print(f"student/teacher parameters {count(alone) / count(teacher):.3f}; gap {100 * gap:.2f} points; "
+              f"recovered {recovered:.0%} (target >= 50%); distilled beats alone on {wins} of {len(splits)} "
+              f"splits, ties {ties}")
+        results[loss] = (scores, recovered)
+    return results
 
 
 def _structured_both(nhwc, nchw, epochs, tune):
@@ -233,8 +261,10 @@ def _structured_both(nhwc, nchw, epochs, tune):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few epochs on a subset (as SCALEDOWN_QUICK=1)")
-    parser.add_argument("--seeds", type=int, default=None, help="seeds for unstructured pruning and distillation "
+    parser.add_argument("--seeds", type=int, default=None, help="seeds for unstructured pruning "
                         "(full mode 3, quick 1)")
+    parser.add_argument("--splits", type=int, default=None, help="train/test splits for distillation "
+                        "(full mode 5, quick 1)")
     parser.add_argument("--parts", default="unstructured,structured,distillation",
                         help="comma-separated subset of unstructured, structured, distillation")
     parser.add_argument("--prune-lr", type=float, default=PRUNE_LR,
@@ -248,6 +278,7 @@ def main():
 
     limit, epochs, tune = pick(full=None, quick=300), pick(full=30, quick=2), pick(full=30, quick=1)
     seeds = tuple(range(args.seeds or pick(full=3, quick=1)))
+    splits = tuple(range(args.splits or pick(full=5, quick=1)))
     parts = set(args.parts.split(","))
     if not parts <= {"unstructured", "structured", "distillation"}:
         parser.error(f"--parts {args.parts!r}: use a comma-separated subset of unstructured, structured, distillation")
@@ -276,9 +307,8 @@ def main():
     if "structured" in parts:
         _structured_both(nhwc, nchw, epochs, tune)
     if "distillation" in parts:
-        for loss in ("soft", "hint"):
-            distillation(nhwc, epochs, "keras", seeds=seeds, loss=loss)
-            distillation(nchw, epochs, "torch", seeds=seeds, loss=loss)
+        for framework in ("torch", "keras"):
+            distillation(epochs, framework, splits=splits, limit=limit)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
 
 
