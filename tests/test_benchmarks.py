@@ -16,6 +16,7 @@ RUNS = {
     "quantization": ([], ["tflite", "onnxruntime", "openvino"]),
     "compression": ([], ["## Unstructured pruning to 80%", "## Structured pruning", "## Distillation, SoftTargetLoss()",
                          "## Distillation, HintLoss(", "recovered"]),
+    "distillation_settings": ([], ["## Validation accuracy", "best on validation"]),
     "nas": ([], ["found - baseline"]),
     "deployment": ([], ["quick mode: True"]),
     "fleet": (["--devices", "8", "--gateways", "2", "--seconds", "3"], []),

@@ -1,0 +1,128 @@
+"""Choosing distillation's alpha and temperature on validation images, never on the test set.
+
+    .venv/bin/python benchmarks/distillation_settings.py                      # PyTorch, full mode, about 6 minutes
+    .venv/bin/python benchmarks/distillation_settings.py --framework keras    # about 25 minutes
+    .venv/bin/python benchmarks/distillation_settings.py --quick              # a smoke run (or SCALEDOWN_QUICK=1)
+
+Nested validation on the splits that ``benchmarks/compression.py`` tests on: for each
+split (``load_digits(seed=...)``), 20% of its *training* images (stratified) are held out
+as validation images; a teacher (MobileNet v1, width 2) and the student alone (width 0.5)
+are trained on the other 80%, then the same student is distilled from the same initial
+weights with every (alpha, temperature) of the grid, with soft targets. The table gives the
+validation accuracy per split and the gap recovered from the means. The test images of the
+split are not loaded into any model.
+"""
+import argparse
+import copy
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+GRID = ((0.1, 2.0), (0.1, 4.0), (0.1, 8.0), (0.5, 4.0), (0.5, 8.0), (0.0, 4.0))
+VALIDATION_FRACTION = 0.2
+
+
+def validation_split(y, seed, fraction=VALIDATION_FRACTION):
+    """Boolean mask of held-out images: ``fraction`` of each class of ``y``, drawn with ``seed``."""
+    rng = np.random.default_rng(seed)
+    held = np.zeros(len(y), bool)
+    for c in np.unique(y):
+        members = np.flatnonzero(y == c)
+        held[rng.permutation(members)[: int(round(fraction * len(members)))]] = True
+    return held
+
+
+def run(framework, splits, epochs, limit=None, grid=GRID):
+    from scaledown import datasets, models, training
+    from scaledown.distillation import KnowledgeDistillation, SoftTargetLoss
+
+    if framework == "keras":
+        import keras
+
+        def accuracy(model, x, y):
+            return float((np.asarray(model(x, training=False)).argmax(1) == y).mean())
+    else:
+        import torch
+
+        def accuracy(model, x, y):
+            return training.accuracy(training.predict_torch(model, x), y)
+
+    scores = {"teacher": [], "alone": [], **{setting: [] for setting in grid}}
+    for seed in splits:
+        data = datasets.load_digits(layout="NHWC" if framework == "keras" else "NCHW", seed=seed, limit=limit)
+        held = validation_split(data.y_train, 1000 + seed)
+        x, y = data.x_train[~held], data.y_train[~held]
+        xv, yv = data.x_train[held], data.y_train[held]
+        steps = epochs * -(-len(x) // 32)
+        if framework == "keras":
+            keras.utils.set_random_seed(seed)
+            teacher = models.mobilenet_v1(width=2.0, framework=framework)
+            training.train_keras(teacher, x, y, epochs=epochs, seed=seed)
+            alone = models.mobilenet_v1(width=0.5, framework=framework)
+            initial = keras.models.clone_model(alone)
+            initial.set_weights(alone.get_weights())
+            training.train_keras(alone, x, y, epochs=epochs, seed=seed)
+        else:
+            torch.manual_seed(seed)
+            teacher = models.mobilenet_v1(width=2.0, framework=framework)
+            training.train_torch(teacher, x, y, epochs=epochs, seed=seed, progress=False)
+            alone = models.mobilenet_v1(width=0.5, framework=framework)
+            initial = copy.deepcopy(alone)
+            training.train_torch(alone, x, y, epochs=epochs, seed=seed, progress=False)
+        scores["teacher"].append(accuracy(teacher, xv, yv))
+        scores["alone"].append(accuracy(alone, xv, yv))
+        for alpha, temperature in grid:
+            if framework == "keras":
+                student = keras.models.clone_model(initial)
+                student.set_weights(initial.get_weights())
+                keras.utils.set_random_seed(seed)
+                optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(3e-3, steps))
+                options = {}
+            else:
+                student = copy.deepcopy(initial)
+                optimizer = torch.optim.Adam(student.parameters(), lr=3e-3)
+                options = {"lr_scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)}
+            kd = KnowledgeDistillation(teacher, student, optimizer, SoftTargetLoss(), alpha=alpha,
+                                       temperature=temperature, **options)
+            kd.fit(x, y, epochs=epochs, seed=seed, progress=False)
+            scores[(alpha, temperature)].append(kd.evaluate(xv, yv))
+        print(f"split {seed}: {len(x)} training, {len(xv)} validation images done", flush=True)
+    return scores
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a few epochs on a subset (as SCALEDOWN_QUICK=1)")
+    parser.add_argument("--framework", choices=("torch", "keras"), default="torch")
+    parser.add_argument("--splits", type=int, default=None, help="splits (full mode 5, quick 1)")
+    args = parser.parse_args()
+    if args.quick:
+        os.environ["SCALEDOWN_QUICK"] = "1"
+    from scaledown import pick, quick_mode
+
+    splits = tuple(range(args.splits or pick(full=5, quick=1)))
+    epochs, limit = pick(full=30, quick=1), pick(full=None, quick=300)
+    print(f"distillation settings on validation images — {'quick' if quick_mode() else 'full'} mode, "
+          f"{args.framework}, {epochs} epochs, splits {list(splits)}")
+    start = time.perf_counter()
+    scores = run(args.framework, splits, epochs, limit)
+    mean = {key: float(np.mean(values)) for key, values in scores.items()}
+    gap = mean["teacher"] - mean["alone"]
+    print(f"\n## Validation accuracy ({args.framework}; teacher width 2, student width 0.5)")
+    print(f"{'model':<24}{'per split':>{7 * len(splits) + 2}}{'mean':>9}{'recovered':>11}")
+    for key, values in scores.items():
+        label = key if isinstance(key, str) else f"distilled a={key[0]:g} T={key[1]:g}"
+        recovered = (mean[key] - mean["alone"]) / gap if gap > 0 else float("nan")
+        each = " ".join(f"{v:6.1%}" for v in values)
+        print(f"{label:<24}{each:>{7 * len(splits) + 2}}{mean[key]:>9.2%}"
+              f"{'' if key in ('teacher', 'alone') else f'{recovered:>11.0%}'}")
+    best = max((key for key in scores if not isinstance(key, str)), key=lambda k: mean[k])
+    print(f"best on validation: alpha={best[0]:g}, T={best[1]:g}")
+    print(f"\ntotal {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
