@@ -1,6 +1,6 @@
 """Compression on `digits`: pruning (scaledown beside tfmot, structured) and distillation (Keras and PyTorch).
 
-    .venv/bin/python benchmarks/compression.py            # full mode, about half an hour on 2 CPU cores
+    .venv/bin/python benchmarks/compression.py            # full mode, about 40 minutes on 2 CPU cores
     .venv/bin/python benchmarks/compression.py --quick    # a few epochs on a subset (or SCALEDOWN_QUICK=1)
 
 Same data (`digits`, 1,437 training and 360 test images) and the same starting model
@@ -17,8 +17,10 @@ several train/test splits (``--splits``, 5 in full mode), and judged on the mean
    MACs, parameters, measured CPU latency (LiteRT's reference kernels for Keras, eager
    PyTorch on a batch of 64) and accuracy;
 3. distillation: teacher MobileNet v1 at width 2 (137,642 parameters), student at width 0.5
-   (10,802 parameters, 8% of the teacher's), the student trained alone and distilled from the same initial weights
-   with the same epochs, optimiser and schedule, in Keras and in PyTorch.
+   (10,802 parameters, 8% of the teacher's), the student trained alone and distilled (soft
+   targets; FitNets hint) from the same initial weights with the same epochs, optimiser and
+   schedule, in Keras and in PyTorch, on each of ``--splits`` train/test splits.
+   ``benchmarks/distillation_settings.py`` chooses alpha and T on validation images.
 """
 import argparse
 import os
@@ -140,19 +142,23 @@ HINT_LAYERS = {"keras": ("block3_pointwise_relu6", "block2_pointwise_relu6"), "t
 DISTILLATION_LOSSES = ("soft", "hint")
 
 
-def _distillation_recipe(loss, framework):
+SOFT_ALPHA, SOFT_TEMPERATURE = 0.1, 4.0  # Hinton et al.'s usual choice; see benchmarks/distillation_settings.py
+
+
+def _distillation_recipe(loss, framework, temperature=SOFT_TEMPERATURE):
     """(loss object, alpha, temperature) of the soft-target or the hint experiment."""
     from scaledown.distillation import HintLoss, SoftTargetLoss
 
     if loss == "soft":
-        return SoftTargetLoss(), 0.1, 4.0
+        return SoftTargetLoss(), SOFT_ALPHA, temperature
     return HintLoss(*HINT_LAYERS[framework]), 0.5, 1.0
 
 
-def distillation(epochs, framework, splits=(0,), losses=DISTILLATION_LOSSES, teacher_width=TEACHER_WIDTH, limit=None):
+def distillation(epochs, framework, splits=(0,), losses=DISTILLATION_LOSSES, teacher_width=TEACHER_WIDTH, limit=None,
+                 temperature=SOFT_TEMPERATURE):
     """Teacher MobileNet v1 (``teacher_width``); student ``STUDENT``, trained alone and distilled.
 
-    ``"soft"``: Hinton's soft targets (``alpha=0.1``, ``T=4``); ``"hint"``: FitNets' hint on
+    ``"soft"``: Hinton's soft targets (``alpha=0.1``, ``T=temperature``); ``"hint"``: FitNets' hint on
     the teacher's block-3 and the student's block-2 features (both 4x4), ``alpha=0.5``.
 
     The gap is two or three points, and one point is about four of the 360 test images, so
@@ -202,7 +208,7 @@ def distillation(epochs, framework, splits=(0,), losses=DISTILLATION_LOSSES, tea
         teachers.append(accuracy(teacher, xt, yt))
         alones.append(accuracy(alone, xt, yt))
         for loss in losses:
-            distillation_loss, alpha, temperature = _distillation_recipe(loss, framework)
+            distillation_loss, alpha, loss_temperature = _distillation_recipe(loss, framework, temperature)
             if framework == "keras":
                 student = _clone(initial)  # the same initial weights as the student alone
                 keras.utils.set_random_seed(seed)
@@ -213,20 +219,20 @@ def distillation(epochs, framework, splits=(0,), losses=DISTILLATION_LOSSES, tea
                 optimizer = torch.optim.Adam(student.parameters(), lr=3e-3)
                 options = {"lr_scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)}
             kd = KnowledgeDistillation(teacher, student, optimizer, distillation_loss, alpha=alpha,
-                                       temperature=temperature, **options)
+                                       temperature=loss_temperature, **options)
             kd.fit(x, y, epochs=epochs, seed=seed, progress=False)
             distilled[loss].append(accuracy(student, xt, yt))
 
     results = {}
     width = max(7 * len(splits) + 2, 22)
     for loss in losses:
-        distillation_loss, alpha, temperature = _distillation_recipe(loss, framework)
+        distillation_loss, alpha, loss_temperature = _distillation_recipe(loss, framework, temperature)
         scores = {"teacher": teachers, "alone": alones, "distilled": distilled[loss]}
         mean = {key: float(np.mean(values)) for key, values in scores.items()}
         gap = mean["teacher"] - mean["alone"]
         recovered = (mean["distilled"] - mean["alone"]) / gap if gap > 0 else float("nan")
         print(f"\n## Distillation, {distillation_loss} ({framework}, {epochs} epochs each, alpha={alpha}, "
-              f"T={temperature}, splits {list(splits)})")
+              f"T={loss_temperature}, splits {list(splits)})")
         print(f"{'model':<26}{'params':>9}{'accuracy (per split)':>{width}}{'mean':>9}")
         for label, key, model in ((f"teacher (width {teacher_width:g})", "teacher", teacher),
                                   ("student alone", "alone", alone), ("student distilled", "distilled", alone)):
@@ -267,6 +273,9 @@ def main():
                         "(full mode 5, quick 1)")
     parser.add_argument("--parts", default="unstructured,structured,distillation",
                         help="comma-separated subset of unstructured, structured, distillation")
+    parser.add_argument("--frameworks", default="torch,keras", help="distillation: comma-separated torch, keras")
+    parser.add_argument("--temperature", type=float, default=SOFT_TEMPERATURE,
+                        help=f"distillation: soft-target temperature (default {SOFT_TEMPERATURE:g})")
     parser.add_argument("--prune-lr", type=float, default=PRUNE_LR,
                         help=f"learning rate of unstructured pruning's fine-tuning (default {PRUNE_LR:g})")
     args = parser.parse_args()
@@ -280,6 +289,8 @@ def main():
     seeds = tuple(range(args.seeds or pick(full=3, quick=1)))
     splits = tuple(range(args.splits or pick(full=5, quick=1)))
     parts = set(args.parts.split(","))
+    if not set(args.frameworks.split(",")) <= {"torch", "keras"}:
+        parser.error(f"--frameworks {args.frameworks!r}: use a comma-separated subset of torch, keras")
     if not parts <= {"unstructured", "structured", "distillation"}:
         parser.error(f"--parts {args.parts!r}: use a comma-separated subset of unstructured, structured, distillation")
     print(f"compression benchmark on digits — {'quick' if quick_mode() else 'full'} mode: "
@@ -307,8 +318,8 @@ def main():
     if "structured" in parts:
         _structured_both(nhwc, nchw, epochs, tune)
     if "distillation" in parts:
-        for framework in ("torch", "keras"):
-            distillation(epochs, framework, splits=splits, limit=limit)
+        for framework in args.frameworks.split(","):
+            distillation(epochs, framework, splits=splits, limit=limit, temperature=args.temperature)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
 
 
