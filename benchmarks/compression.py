@@ -154,6 +154,67 @@ def _distillation_recipe(loss, framework, temperature=SOFT_TEMPERATURE):
     return HintLoss(*HINT_LAYERS[framework]), 0.5, 1.0
 
 
+def train_teacher_and_student(framework, x, y, epochs, seed, teacher_width=TEACHER_WIDTH):
+    """Train the teacher and the student alone on ``x, y``, seeded by ``seed``.
+
+    Returns ``(teacher, alone, initial)``; ``initial`` is an untrained copy of the student alone
+    with its initial weights, for distilling from the same start.
+    """
+    import copy
+
+    from scaledown import models, training
+
+    if framework == "keras":
+        import keras
+
+        keras.utils.set_random_seed(seed)  # before building: the initial weights too
+        teacher = models.mobilenet_v1(width=teacher_width, framework=framework)
+        training.train_keras(teacher, x, y, epochs=epochs, seed=seed)
+        alone = models.mobilenet_v1(**STUDENT, framework=framework)
+        initial = _clone(alone)
+        training.train_keras(alone, x, y, epochs=epochs, seed=seed)
+    else:
+        import torch
+
+        torch.manual_seed(seed)
+        teacher = models.mobilenet_v1(width=teacher_width, framework=framework)
+        training.train_torch(teacher, x, y, epochs=epochs, seed=seed, progress=False)
+        alone = models.mobilenet_v1(**STUDENT, framework=framework)
+        initial = copy.deepcopy(alone)
+        training.train_torch(alone, x, y, epochs=epochs, seed=seed, progress=False)
+    return teacher, alone, initial
+
+
+def distil(teacher, initial, x, y, framework, epochs, seed, distillation_loss, alpha, temperature):
+    """Distil ``teacher`` into a copy of ``initial`` with the student alone's optimiser and schedule.
+
+    Adam from 3e-3, cosine-decayed over all steps, batch 32, ``epochs`` epochs. Returns the
+    ``KnowledgeDistillation`` (its ``student`` is the distilled model).
+    """
+    import copy
+
+    from scaledown.distillation import KnowledgeDistillation
+
+    steps = epochs * -(-len(x) // 32)
+    if framework == "keras":
+        import keras
+
+        student = _clone(initial)
+        keras.utils.set_random_seed(seed)
+        optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(3e-3, steps))
+        options = {}
+    else:
+        import torch
+
+        student = copy.deepcopy(initial)
+        optimizer = torch.optim.Adam(student.parameters(), lr=3e-3)
+        options = {"lr_scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)}
+    kd = KnowledgeDistillation(teacher, student, optimizer, distillation_loss, alpha=alpha, temperature=temperature,
+                               **options)
+    kd.fit(x, y, epochs=epochs, seed=seed, progress=False)
+    return kd
+
+
 def distillation(epochs, framework, splits=(0,), losses=DISTILLATION_LOSSES, teacher_width=TEACHER_WIDTH, limit=None,
                  temperature=SOFT_TEMPERATURE):
     """Teacher MobileNet v1 (``teacher_width``); student ``STUDENT``, trained alone and distilled.
@@ -170,58 +231,25 @@ def distillation(epochs, framework, splits=(0,), losses=DISTILLATION_LOSSES, tea
     splits. Returns ``{loss: (scores, recovered)}`` with ``scores = {"teacher", "alone",
     "distilled"}`` lists of per-split accuracies.
     """
-    import copy
+    from scaledown import datasets
 
-    from scaledown import datasets, models, training
-    from scaledown.distillation import KnowledgeDistillation
-
-    student_args = dict(STUDENT, framework=framework)
     if framework == "keras":
-        import keras
-
         count = lambda m: sum(int(np.prod(w.shape)) for w in m.trainable_weights)  # noqa: E731
         accuracy = _keras_accuracy
     else:
-        import torch
-
         count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
         accuracy = _torch_accuracy
     teachers, alones = [], []
     distilled = {loss: [] for loss in losses}
     for seed in splits:
         x, y, xt, yt = datasets.load_digits(layout="NHWC" if framework == "keras" else "NCHW", seed=seed, limit=limit)
-        steps = epochs * -(-len(x) // 32)
-        if framework == "keras":
-            keras.utils.set_random_seed(seed)  # before building: the initial weights too
-            teacher = models.mobilenet_v1(width=teacher_width, framework=framework)
-            training.train_keras(teacher, x, y, epochs=epochs, seed=seed)
-            alone = models.mobilenet_v1(**student_args)
-            initial = _clone(alone)
-            training.train_keras(alone, x, y, epochs=epochs, seed=seed)
-        else:
-            torch.manual_seed(seed)
-            teacher = models.mobilenet_v1(width=teacher_width, framework=framework)
-            training.train_torch(teacher, x, y, epochs=epochs, seed=seed, progress=False)
-            alone = models.mobilenet_v1(**student_args)
-            initial = copy.deepcopy(alone)
-            training.train_torch(alone, x, y, epochs=epochs, seed=seed, progress=False)
+        teacher, alone, initial = train_teacher_and_student(framework, x, y, epochs, seed, teacher_width)
         teachers.append(accuracy(teacher, xt, yt))
         alones.append(accuracy(alone, xt, yt))
         for loss in losses:
-            distillation_loss, alpha, loss_temperature = _distillation_recipe(loss, framework, temperature)
-            if framework == "keras":
-                student = _clone(initial)  # the same initial weights as the student alone
-                keras.utils.set_random_seed(seed)
-                optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(3e-3, steps))
-                options = {}
-            else:
-                student = copy.deepcopy(initial)
-                optimizer = torch.optim.Adam(student.parameters(), lr=3e-3)
-                options = {"lr_scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)}
-            kd = KnowledgeDistillation(teacher, student, optimizer, distillation_loss, alpha=alpha,
-                                       temperature=loss_temperature, **options)
-            kd.fit(x, y, epochs=epochs, seed=seed, progress=False)
-            distilled[loss].append(accuracy(student, xt, yt))
+            kd = distil(teacher, initial, x, y, framework, epochs, seed,
+                        *_distillation_recipe(loss, framework, temperature))
+            distilled[loss].append(accuracy(kd.student, xt, yt))
 
     results = {}
     width = max(7 * len(splits) + 2, 22)

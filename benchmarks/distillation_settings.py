@@ -8,12 +8,12 @@ Nested validation on the splits that ``benchmarks/compression.py`` tests on: for
 split (``load_digits(seed=...)``), 20% of its *training* images (stratified) are held out
 as validation images; a teacher (MobileNet v1, width 2) and the student alone (width 0.5)
 are trained on the other 80%, then the same student is distilled from the same initial
-weights with every (alpha, temperature) of the grid, with soft targets. The table gives the
+weights with every (alpha, temperature) of the grid, with soft targets — with
+``benchmarks/compression.py``'s own functions, so the recipe is the same. The table gives the
 validation accuracy per split and the gap recovered from the means. The test images of the
 split are not loaded into any model.
 """
 import argparse
-import copy
 import os
 import time
 
@@ -36,19 +36,20 @@ def validation_split(y, seed, fraction=VALIDATION_FRACTION):
 
 
 def run(framework, splits, epochs, limit=None, grid=GRID):
-    from scaledown import datasets, models, training
-    from scaledown.distillation import KnowledgeDistillation, SoftTargetLoss
+    """Validation accuracies ``{"teacher", "alone", (alpha, T), ...}``, one per split."""
+    from compression import distil, train_teacher_and_student  # benchmarks/compression.py, the same recipe
+
+    from scaledown import datasets
+    from scaledown.distillation import SoftTargetLoss
 
     if framework == "keras":
-        import keras
-
         def accuracy(model, x, y):
             return float((np.asarray(model(x, training=False)).argmax(1) == y).mean())
     else:
-        import torch
+        from scaledown.training import accuracy as score, predict_torch
 
         def accuracy(model, x, y):
-            return training.accuracy(training.predict_torch(model, x), y)
+            return score(predict_torch(model, x), y)
 
     scores = {"teacher": [], "alone": [], **{setting: [] for setting in grid}}
     for seed in splits:
@@ -56,38 +57,11 @@ def run(framework, splits, epochs, limit=None, grid=GRID):
         held = validation_split(data.y_train, 1000 + seed)
         x, y = data.x_train[~held], data.y_train[~held]
         xv, yv = data.x_train[held], data.y_train[held]
-        steps = epochs * -(-len(x) // 32)
-        if framework == "keras":
-            keras.utils.set_random_seed(seed)
-            teacher = models.mobilenet_v1(width=2.0, framework=framework)
-            training.train_keras(teacher, x, y, epochs=epochs, seed=seed)
-            alone = models.mobilenet_v1(width=0.5, framework=framework)
-            initial = keras.models.clone_model(alone)
-            initial.set_weights(alone.get_weights())
-            training.train_keras(alone, x, y, epochs=epochs, seed=seed)
-        else:
-            torch.manual_seed(seed)
-            teacher = models.mobilenet_v1(width=2.0, framework=framework)
-            training.train_torch(teacher, x, y, epochs=epochs, seed=seed, progress=False)
-            alone = models.mobilenet_v1(width=0.5, framework=framework)
-            initial = copy.deepcopy(alone)
-            training.train_torch(alone, x, y, epochs=epochs, seed=seed, progress=False)
+        teacher, alone, initial = train_teacher_and_student(framework, x, y, epochs, seed)
         scores["teacher"].append(accuracy(teacher, xv, yv))
         scores["alone"].append(accuracy(alone, xv, yv))
         for alpha, temperature in grid:
-            if framework == "keras":
-                student = keras.models.clone_model(initial)
-                student.set_weights(initial.get_weights())
-                keras.utils.set_random_seed(seed)
-                optimizer = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(3e-3, steps))
-                options = {}
-            else:
-                student = copy.deepcopy(initial)
-                optimizer = torch.optim.Adam(student.parameters(), lr=3e-3)
-                options = {"lr_scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)}
-            kd = KnowledgeDistillation(teacher, student, optimizer, SoftTargetLoss(), alpha=alpha,
-                                       temperature=temperature, **options)
-            kd.fit(x, y, epochs=epochs, seed=seed, progress=False)
+            kd = distil(teacher, initial, x, y, framework, epochs, seed, SoftTargetLoss(), alpha, temperature)
             scores[(alpha, temperature)].append(kd.evaluate(xv, yv))
         print(f"split {seed}: {len(x)} training, {len(xv)} validation images done", flush=True)
     return scores
