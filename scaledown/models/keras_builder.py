@@ -17,7 +17,8 @@ from keras import layers
 # 0.99, averages over about 100 steps and needs many hundreds to forget its start (mean 0,
 # variance 1); a short training on digits (45 steps an epoch) then evaluates with statistics
 # that are still wrong (the chapter-3 lab's 10-epoch baseline scored 11% in inference mode).
-# 0.9 is also PyTorch's default (``momentum=0.1`` there), so both builds of a spec behave alike.
+# 0.9 is PyTorch's own default (``momentum=0.1`` there). The PyTorch builder keeps 0.01, the
+# equivalent of Keras's 0.99 (see torch_builder.py): the two builds of a spec differ here.
 BN_MOMENTUM = 0.9
 
 

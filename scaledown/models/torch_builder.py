@@ -8,8 +8,10 @@ Differences from Keras, none of which change shapes or parameter counts:
   Keras pads asymmetrically (the extra row and column go to the bottom and right)
   so the two sample slightly different pixels; weights copied from one framework
   to the other would not give identical outputs.
-* BatchNorm uses Keras's defaults: ``eps=1e-3`` and ``momentum=0.01`` (PyTorch's
-  momentum weighs the new batch, Keras's 0.99 weighs the running average).
+* BatchNorm uses Keras's default ``eps=1e-3`` and ``momentum=0.01``, the equivalent of
+  Keras's default 0.99 (PyTorch's momentum weighs the new batch, Keras's the running
+  average). The Keras builder uses 0.9 instead (see keras_builder.py), so a short PyTorch
+  training keeps its batch-norm statistics closer to their start than the same Keras one.
 
 The model outputs logits (no softmax): train it with ``nn.CrossEntropyLoss``.
 """
