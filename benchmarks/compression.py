@@ -316,6 +316,9 @@ def main():
     limit, epochs, tune = pick(full=None, quick=300), pick(full=30, quick=2), pick(full=30, quick=1)
     seeds = tuple(range(args.seeds or pick(full=3, quick=1)))
     splits = tuple(range(args.splits or pick(full=5, quick=1)))
+    for option in ("seeds", "splits"):
+        if getattr(args, option) is not None and getattr(args, option) < 1:
+            parser.error(f"--{option} {getattr(args, option)}: use a positive number")
     parts = set(args.parts.split(","))
     if not set(args.frameworks.split(",")) <= {"torch", "keras"}:
         parser.error(f"--frameworks {args.frameworks!r}: use a comma-separated subset of torch, keras")

@@ -73,6 +73,8 @@ def main():
     parser.add_argument("--framework", choices=("torch", "keras"), default="torch")
     parser.add_argument("--splits", type=int, default=None, help="splits (full mode 5, quick 1)")
     args = parser.parse_args()
+    if args.splits is not None and args.splits < 1:
+        parser.error(f"--splits {args.splits}: use a positive number")
     if args.quick:
         os.environ["SCALEDOWN_QUICK"] = "1"
     from scaledown import pick, quick_mode

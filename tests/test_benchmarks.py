@@ -36,3 +36,14 @@ def test_benchmark_runs_in_quick_mode(name):
 
 def test_every_benchmark_is_run():
     assert sorted(p.stem for p in BENCHMARKS.glob("*.py")) == sorted(RUNS)
+
+
+@pytest.mark.parametrize("name, arguments, message", [
+    ("compression", ["--splits", "0"], "--splits 0: use a positive number"),
+    ("compression", ["--frameworks", "jax"], "--frameworks 'jax': use a comma-separated subset of torch, keras"),
+    ("distillation_settings", ["--splits", "-1"], "--splits -1: use a positive number"),
+])
+def test_benchmark_refuses_bad_options_in_one_sentence(name, arguments, message):
+    result = subprocess.run([sys.executable, str(BENCHMARKS / f"{name}.py"), *arguments], capture_output=True,
+                            text=True, timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert result.returncode == 2 and message in result.stderr, result.stderr[-2000:]
