@@ -36,11 +36,11 @@ TEACHER_WIDTH = 2.0     # distillation teacher: MobileNet v1 at this width (137,
 STUDENT = dict(width=0.5, depth=1.0)  # distillation student: 10,802 parameters, 8% of the teacher's
 
 
-def _keras_accuracy(model, x, y):
+def keras_accuracy(model, x, y):
     return float((np.asarray(model(x, training=False)).argmax(1) == y).mean())
 
 
-def _torch_accuracy(model, x, y):
+def torch_accuracy(model, x, y):
     from scaledown.training import accuracy, predict_torch
 
     return accuracy(predict_torch(model, x), y)
@@ -68,7 +68,7 @@ def unstructured(base, data, epochs, seed=0, learning_rate=PRUNE_LR):
 
     def row(name, model, seconds):
         tflite = float_tflite(model)
-        rows.append((name, _keras_accuracy(model, xt, yt), pruning.model_sparsity(model), len(tflite),
+        rows.append((name, keras_accuracy(model, xt, yt), pruning.model_sparsity(model), len(tflite),
                      pruning.compressed_size(tflite), seconds))
 
     row("dense baseline", base, 0.0)
@@ -113,10 +113,10 @@ def structured(base, data, epochs, framework, ratio=CHANNEL_RATIO):
     smaller = pruning.prune_channels(base, ratio)
     if framework == "keras":
         training.train_keras(smaller, x, y, epochs=epochs, learning_rate=1e-3)
-        accuracy = _keras_accuracy
+        accuracy = keras_accuracy
     else:
         training.train_torch(smaller, x, y, epochs=epochs, learning_rate=1e-3, progress=False)
-        accuracy = _torch_accuracy
+        accuracy = torch_accuracy
     print(f"\n## Structured pruning, {ratio:.0%} of each conv's filters ({framework}, {epochs} fine-tuning epochs)")
     # Keras: LiteRT's reference kernels (plain loops, as on a microcontroller) at batch 1;
     # PyTorch: eager, a batch of 64 (at batch 1 Python overhead hides the MACs).
@@ -235,10 +235,10 @@ def distillation(epochs, framework, splits=(0,), losses=DISTILLATION_LOSSES, tea
 
     if framework == "keras":
         count = lambda m: sum(int(np.prod(w.shape)) for w in m.trainable_weights)  # noqa: E731
-        accuracy = _keras_accuracy
+        accuracy = keras_accuracy
     else:
         count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
-        accuracy = _torch_accuracy
+        accuracy = torch_accuracy
     teachers, alones = [], []
     distilled = {loss: [] for loss in losses}
     for seed in splits:

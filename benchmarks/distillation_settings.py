@@ -1,7 +1,7 @@
 """Choosing distillation's alpha and temperature on validation images, never on the test set.
 
     .venv/bin/python benchmarks/distillation_settings.py                      # PyTorch, full mode, about 6 minutes
-    .venv/bin/python benchmarks/distillation_settings.py --framework keras    # about 25 minutes
+    .venv/bin/python benchmarks/distillation_settings.py --framework keras    # the same in Keras (several times slower)
     .venv/bin/python benchmarks/distillation_settings.py --quick              # a smoke run (or SCALEDOWN_QUICK=1)
 
 Nested validation on the splits that ``benchmarks/compression.py`` tests on: for each
@@ -37,20 +37,12 @@ def validation_split(y, seed, fraction=VALIDATION_FRACTION):
 
 def run(framework, splits, epochs, limit=None, grid=GRID):
     """Validation accuracies ``{"teacher", "alone", (alpha, T), ...}``, one per split."""
-    from compression import distil, train_teacher_and_student  # benchmarks/compression.py, the same recipe
+    from compression import distil, keras_accuracy, torch_accuracy, train_teacher_and_student  # the same recipe
 
     from scaledown import datasets
     from scaledown.distillation import SoftTargetLoss
 
-    if framework == "keras":
-        def accuracy(model, x, y):
-            return float((np.asarray(model(x, training=False)).argmax(1) == y).mean())
-    else:
-        from scaledown.training import accuracy as score, predict_torch
-
-        def accuracy(model, x, y):
-            return score(predict_torch(model, x), y)
-
+    accuracy = keras_accuracy if framework == "keras" else torch_accuracy
     scores = {"teacher": [], "alone": [], **{setting: [] for setting in grid}}
     for seed in splits:
         data = datasets.load_digits(layout="NHWC" if framework == "keras" else "NCHW", seed=seed, limit=limit)
