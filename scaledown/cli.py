@@ -6,6 +6,7 @@
     scaledown doctor                           check the installation, name what is missing
     scaledown progress                         where you stand across all labs
     scaledown labs build                       regenerate the learners' labs from the solutions
+    scaledown labs grade PATH...               run learners' lab notebooks and print a grade table
     scaledown fleet broker|simulate|gateway    the simulated fleet over MQTT (see scaledown.fleet.cli)
 """
 from __future__ import annotations
@@ -49,6 +50,19 @@ def _labs_build(args) -> int:
     return 0
 
 
+def _labs_grade(args) -> int:
+    from scaledown.labs.grading import grade, grade_table, notebooks_in
+    if args.timeout <= 0:
+        raise ValueError(f"--timeout must be a positive number of seconds, not {args.timeout}.")
+    notebooks = notebooks_in(args.paths)
+    if not notebooks:
+        raise FileNotFoundError(f"no .ipynb files in {', '.join(args.paths)}: give lab notebooks or folders that hold them.")
+    results = grade(notebooks, time_limit=args.timeout, quick=not args.full,
+                    progress=lambda path: print(f"grading {path} ...", file=sys.stderr, flush=True))
+    print(grade_table(results))
+    return 0
+
+
 def _progress(args) -> int:
     from scaledown.labs import progress_report
     print(progress_report())
@@ -80,6 +94,11 @@ def main(argv=None) -> int:
     b = labs.add_parser("build", help="write labs/NAME.ipynb from labs/solutions/NAME.ipynb")
     b.add_argument("--root", default="labs", help="the labs folder (default: labs)")
     b.set_defaults(run=_labs_build)
+    g = labs.add_parser("grade", help="run learners' lab notebooks in strict quick mode and print a table of their checks")
+    g.add_argument("paths", nargs="+", help="lab notebooks (.ipynb) or folders of them")
+    g.add_argument("--timeout", type=float, default=600, help="seconds each notebook may run (default: 600)")
+    g.add_argument("--full", action="store_true", help="run in full mode (the labs' full data and epochs) instead of quick")
+    g.set_defaults(run=_labs_grade)
     from scaledown.fleet import cli as fleet_cli
     fleet_cli.add_parser(sub)
     args = parser.parse_args(argv)

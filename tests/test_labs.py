@@ -20,7 +20,50 @@ def test_function_keeps_signature_and_docstring():
     src = ('### BEGIN SOLUTION\ndef quantize(x, scale):\n    """Map to int8."""\n'
            '    return round(x / scale)\n### END SOLUTION')
     assert labs.student_source(src) == (
-        'def quantize(x, scale):\n    """Map to int8."""\n    ...  # YOUR CODE HERE')
+        'def quantize(x, scale):\n    """Map to int8."""\n    return ...  # YOUR CODE HERE')
+
+
+def test_stub_keeps_loops_and_the_names_a_function_returns():
+    src = ("def f(xs):\n    ### BEGIN SOLUTION\n    total = 0\n    for x in xs:\n        if x > 0:\n"
+           "            total += x\n    scale = total / 2\n    return scale, total\n    ### END SOLUTION")
+    assert labs.student_source(src) == (
+        "def f(xs):\n    total = ...  # YOUR CODE HERE\n    for x in xs:\n        ...  # YOUR CODE HERE\n"
+        "    scale = ...  # YOUR CODE HERE\n    return scale, total")
+    namespace = {}
+    exec(labs.student_source(src), namespace)
+    assert namespace["f"]([1, 2]) == (Ellipsis, Ellipsis)
+
+
+def test_stub_keeps_an_if_that_returns_and_blanks_one_that_does_not():
+    src = ("### BEGIN SOLUTION\ndef sign(x):\n    if x < 0:\n        return -1\n    y = abs(x)\n"
+           "    if y > 9:\n        y = 9\n    return y\n### END SOLUTION")
+    assert labs.student_source(src) == (
+        "def sign(x):\n    if x < 0:\n        return ...  # YOUR CODE HERE\n    y = ...  # YOUR CODE HERE\n"
+        "    ...  # YOUR CODE HERE\n    return y")
+
+
+def test_every_stub_of_the_course_is_valid_python():
+    for solution in SOLUTIONS:
+        for cell in labs.make_student_notebook(json.loads(solution.read_text()))["cells"]:
+            if cell["cell_type"] == "code":
+                compile("".join(cell["source"]), solution.name, "exec")
+
+
+def test_filled_notebook_puts_each_block_back_into_its_blank():
+    solution = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": 1,
+                           "source": "def f(x):\n    ### BEGIN SOLUTION\n    y = x + 1\n    return y\n    ### END SOLUTION\n"
+                                     "### BEGIN SOLUTION\nz = f(1)\n### END SOLUTION"}], "metadata": {}}
+    learner = labs.make_student_notebook(solution)
+    filled = labs.filled_notebook(learner, solution)
+    assert filled["cells"][0]["source"] == "def f(x):\n    y = x + 1\n    return y\nz = f(1)"
+    learner["cells"][0]["source"] = "def f(x):\n    pass"
+    with pytest.raises(ValueError, match="not in the learner's copy"):
+        labs.filled_notebook(learner, solution)
+
+
+def test_wrong_answers_stay_out_of_the_learners_copy():
+    solution = {"cells": [], "metadata": {"scaledown": {"wrong_answers": [{"step": "a", "replace": "1", "with": "2", "why": "x"}]}}}
+    assert "scaledown" not in labs.make_student_notebook(solution)["metadata"]
 
 
 def test_indented_block_keeps_indent():
@@ -39,6 +82,20 @@ def test_check_hints_on_todo_placeholder(tmp_path, monkeypatch, capsys):
     ok = labs.Lab("demo").check("model", lambda: labs.todo_done(model, "model"))
     assert not ok and "💡 model: `model` is still a TODO" in capsys.readouterr().out
     assert not (tmp_path / "p.json").exists()
+
+
+def test_todo_done_sees_a_placeholder_inside_a_tuple():
+    with pytest.raises(labs.Hint, match="still a TODO"):
+        labs.todo_done((..., ...), "affine_params(...)")
+    assert labs.todo_done((0.1, 3)) == (0.1, 3)
+
+
+def test_strict_mode_raises_the_hint_of_an_unmet_check(monkeypatch, capsys):
+    monkeypatch.setenv("SCALEDOWN_STRICT", "1")
+    with pytest.raises(AssertionError, match="^model: `model` is still a TODO"):
+        labs.Lab("demo").check("model", lambda: labs.todo_done(..., "model"), record_progress=False)
+    assert "💡 model" in capsys.readouterr().out
+    assert labs.Lab("demo").check("ok", lambda: "fine", record_progress=False)
 
 
 def test_check_hints_on_undefined_name(capsys):
