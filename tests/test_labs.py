@@ -155,3 +155,26 @@ def test_progress_cli_prints_the_report(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SCALEDOWN_PROGRESS", str(tmp_path / "p.json"))
     assert cli.main(["progress"]) == 0
     assert "ch00-read-a-profile" in capsys.readouterr().out
+
+
+def _skeleton(notebook):
+    """Per function (and per cell, for top-level code): how many returns and loops it has."""
+    import ast
+    counts = {}
+    for number, cell in enumerate(c for c in notebook["cells"] if c["cell_type"] == "code"):
+        source = "".join(cell["source"])
+        tree = ast.parse(source.replace("### BEGIN SOLUTION", "").replace("### END SOLUTION", ""))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                counts[node.name] = tuple(sum(isinstance(n, kinds) for n in ast.walk(node))
+                                          for kinds in (ast.Return, (ast.For, ast.While)))
+        top = [n for n in tree.body if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+        counts[f"cell {number}"] = sum(isinstance(n, (ast.For, ast.While)) for t in top for n in ast.walk(t))
+    return counts
+
+
+@pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.name)
+def test_learner_copy_keeps_every_return_and_loop_of_the_solution(solution):
+    notebook = json.loads(solution.read_text())
+    notebook["cells"] = [c for c in notebook["cells"] if "solution-only" not in c.get("metadata", {}).get("tags", [])]
+    assert _skeleton(json.loads((ROOT / "labs" / solution.name).read_text())) == _skeleton(notebook)
