@@ -347,8 +347,10 @@ def _train(model, x, y, epochs, batch_size, learning_rate, seed):
 def recalibrate_batchnorm(model, x, batch_size: int = 256):
     """Recompute every BatchNorm's running mean and variance as exact averages over ``x`` (N, C, H, W).
 
-    The running statistics are a slow moving average (momentum 0.01, Keras's
-    default): after a few epochs they still remember the random initial network,
+    The running statistics are a slow moving average: the course's PyTorch models use
+    ``momentum=0.01`` (PyTorch weighs the *new* batch by the momentum, so this is the
+    same average as Keras's default ``momentum=0.99``; PyTorch's own default is 0.1).
+    After a few epochs they still remember the random initial network,
     and the model in ``eval()`` mode predicts one class for every input. One
     pass over the training images in train mode, with a cumulative average
     (``momentum=None``), fixes that without changing a weight. Once-for-all and

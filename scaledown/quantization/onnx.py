@@ -37,6 +37,7 @@ def quantize_onnx(float_path, x_calibration, path, per_channel=True, batch_size=
         Output ``.onnx`` file.
     per_channel : bool
         One weight scale per output channel (recommended: depthwise convs need it).
+        True here, although ``quantize_static``'s own default is ``per_channel=False``.
 
     Returns
     -------

@@ -1,7 +1,10 @@
 """OpenVINO: NNCF post-training quantization of an ONNX model to an int8 OpenVINO IR.
 
 ``nncf.quantize`` inserts FakeQuantize ops with ranges from calibration data
-(and corrects the biases the rounding shifts); ``openvino.save_model`` writes
+(and corrects the biases the rounding shifts). Its default preset,
+``QuantizationPreset.PERFORMANCE``, quantizes weights (per channel) *and*
+activations (per tensor) symmetrically; ``MIXED`` would make activations
+asymmetric. ``quantize_openvino`` keeps the default; ``openvino.save_model`` writes
 the IR as ``model.xml`` (the graph) + ``model.bin`` (int8 weights), and the
 CPU plugin runs it with int8 kernels.
 """
