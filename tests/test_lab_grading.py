@@ -87,3 +87,24 @@ def test_cli_bad_input_is_one_sentence(args, message, tmp_path, monkeypatch, cap
     assert err.startswith("scaledown: ") and err.count("\n") == 1 and "Traceback" not in err
     if message:
         assert message in err
+
+
+def test_wrong_answers_run_as_detours_in_one_kernel():
+    from scaledown.labs.wrong_answers import try_wrong_answers
+    cells = [SETUP, "def double(x):\n    return 2 * x", 'lab.check("one", lambda: double(2) == 4 or _no())',
+             'lab.check("two", lambda: "fine")']
+    cells[2] = "def _no():\n    raise Hint('double(2) should be 4')\n" + cells[2]
+    notebook = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": s}
+                          for s in cells], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    wrong = [{"step": "one", "replace": "2 * x", "with": "x + x", "why": "the same, written otherwise"},
+             {"step": "one", "replace": "2 * x", "with": "3 * x", "why": "triples"}]
+    assert [r.mark for r in try_wrong_answers(notebook, wrong, time_limit=60)] == [grading.PASSED, grading.HINT]
+
+
+def test_a_wrong_answer_that_matches_nothing_is_a_clear_error():
+    from scaledown.labs.wrong_answers import try_wrong_answers
+    notebook = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+                           "source": SETUP}, {"cell_type": "code", "metadata": {}, "outputs": [],
+                           "execution_count": None, "source": 'lab.check("one", lambda: "ok")'}], "metadata": {}}
+    with pytest.raises(ValueError, match="occurs 0 times"):
+        try_wrong_answers(notebook, [{"step": "one", "replace": "nothing like it", "with": "x", "why": "w"}])

@@ -6,10 +6,11 @@
   passes every check, in strict mode, as the solution does.
 * Each **wrong answer** the lab's authors list in the solution's metadata
   (``scaledown.wrong_answers``: a realistic mistake as a text replacement in the filled copy)
-  makes its step answer 💡.
+  makes its step answer 💡 (all of a lab's wrong answers run in one kernel,
+  :mod:`scaledown.labs.wrong_answers`).
 
-All copies run through :func:`scaledown.labs.grading.grade` (strict quick mode, a fresh
-kernel each), the function behind ``scaledown labs grade``.
+The copies run through :func:`scaledown.labs.grading.grade_notebook` (strict quick mode, a
+fresh kernel each), the function behind ``scaledown labs grade``.
 """
 import functools
 import json
@@ -20,6 +21,7 @@ import pytest
 
 from scaledown import labs
 from scaledown.labs import grading
+from scaledown.labs.wrong_answers import listed_wrong_answers, try_wrong_answers
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "labs" / "solutions").glob("*.ipynb"))
@@ -30,22 +32,7 @@ def _load(path):
     return json.loads(path.read_text())
 
 
-def wrong_answers(solution_path):
-    """``[(solution_path, wrong_answer_dict)]`` listed in a solution's metadata."""
-    listed = _load(solution_path).get("metadata", {}).get("scaledown", {}).get("wrong_answers", [])
-    return [(solution_path, w) for w in listed]
-
-
-WRONG = [case for s in SOLUTIONS for case in wrong_answers(s)]
-
-
-def _step_cell(notebook, step):
-    """Index of the code cell that runs the check of ``step``."""
-    for index, cell in enumerate(notebook["cells"]):
-        source = "".join(cell["source"])
-        if cell["cell_type"] == "code" and ("check(" in source) and (f'"{step}"' in source or f"'{step}'" in source):
-            return index
-    raise AssertionError(f"no check cell for step {step!r}")
+WRONG = [(s, w) for s in SOLUTIONS for w in listed_wrong_answers(_load(s))]
 
 
 def _write(notebook, path):
@@ -95,17 +82,17 @@ def test_every_lab_lists_a_wrong_answer():
     assert {s.name for s, _ in WRONG} == {s.name for s in SOLUTIONS}
 
 
-@pytest.mark.parametrize("case", WRONG, ids=lambda c: f"{c[0].stem}-{c[1]['step']}-{c[1]['why'][:30]}")
-def test_wrong_answer_gets_a_hint(case, tmp_path):
+@functools.cache
+def wrong_answer_marks(name):
+    """The mark each listed wrong answer of one lab gets, in order, all run in one kernel (see scaledown.labs.wrong_answers)."""
+    solution = _load(ROOT / "labs" / "solutions" / name)
+    filled = labs.filled_notebook(_load(ROOT / "labs" / name), solution)
+    results = try_wrong_answers(filled, listed_wrong_answers(solution), time_limit=TIME_LIMIT)
+    return [r.mark for r in results]
+
+
+@pytest.mark.parametrize("case", WRONG, ids=lambda c: f"{c[0].stem}-{c[1]['step']}-{c[1]['why'][:40]}")
+def test_wrong_answer_gets_a_hint(case):
     solution, wrong = case
-    notebook = labs.filled_notebook(_load(ROOT / "labs" / solution.name), _load(solution))
-    sources = ["".join(c["source"]) for c in notebook["cells"]]
-    assert sum(s.count(wrong["replace"]) for s in sources) == 1, f"{wrong['replace']!r} must occur once in the filled copy"
-    for cell, source in zip(notebook["cells"], sources):
-        cell["source"] = source.replace(wrong["replace"], wrong["with"])
-    notebook["cells"] = notebook["cells"][:_step_cell(notebook, wrong["step"]) + 1]
-    result = grading.grade_notebook(_write(notebook, tmp_path / solution.name), time_limit=TIME_LIMIT)
-    steps = list(result.steps)
-    before = steps[:steps.index(wrong["step"])]
-    assert result.marks[wrong["step"]] == grading.HINT, (wrong["why"], result.marks)
-    assert all(result.marks[s] == grading.PASSED for s in before), ("the steps before it must still pass", result.marks)
+    index = listed_wrong_answers(_load(solution)).index(wrong)
+    assert wrong_answer_marks(solution.name)[index] == grading.HINT, wrong

@@ -47,7 +47,7 @@ def _files_under(folder: pathlib.Path) -> set:
     return {p for p in folder.rglob("*") if p.is_file()} if folder.is_dir() else set()
 
 
-def _marks_from_outputs(notebook: dict, steps) -> tuple:
+def marks_from_outputs(notebook: dict, steps) -> tuple:
     """The last ✅/💡 line printed for each step, the steps whose check raised, and the other errors."""
     marks, raised, errors = {}, [], []
     for cell in notebook["cells"]:
@@ -69,6 +69,29 @@ def _marks_from_outputs(notebook: dict, steps) -> tuple:
     return marks, raised, errors
 
 
+def strict_client(notebook: dict, scratch: pathlib.Path, *, time_limit: float, quick: bool):
+    """``(notebook_node, client, env)`` to run ``notebook`` in a fresh kernel in strict mode, in ``scratch``.
+
+    Outputs saved with the file are cleared (only this run counts); the kernel's progress
+    file and home are inside ``scratch``; every cell gets what is left of ``time_limit``.
+    """
+    import nbclient
+    import nbformat
+
+    env = {**os.environ, "SCALEDOWN_STRICT": "1", "SCALEDOWN_QUICK": "1" if quick else "",
+           "SCALEDOWN_PROGRESS": str(scratch / "progress.json"), "HOME": str(scratch)}
+    deadline = time.monotonic() + time_limit
+    node = nbformat.reads(json.dumps(notebook), as_version=4)
+    for cell in node.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    client = nbclient.NotebookClient(
+        node, kernel_name="python3", allow_errors=True, interrupt_on_timeout=False,
+        timeout_func=lambda cell: max(1, int(deadline - time.monotonic())),
+        resources={"metadata": {"path": str(scratch)}})
+    return node, client, env
+
+
 def grade_notebook(path, *, time_limit: float = 600, quick: bool = True) -> GradeResult:
     """Run one lab notebook in strict mode in a fresh kernel and grade its checks.
 
@@ -81,8 +104,6 @@ def grade_notebook(path, *, time_limit: float = 600, quick: bool = True) -> Grad
     quick : bool
         Run in quick mode (the labs' small data and few epochs), as the tests do.
     """
-    import nbclient
-    import nbformat
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     path = pathlib.Path(path)
@@ -98,17 +119,7 @@ def grade_notebook(path, *, time_limit: float = 600, quick: bool = True) -> Grad
     result = GradeResult(path, lab_id, steps, {}, 0.0)
     before = _files_under(path.parent)
     scratch = pathlib.Path(tempfile.mkdtemp(prefix="scaledown-grade-"))
-    env = {**os.environ, "SCALEDOWN_STRICT": "1", "SCALEDOWN_QUICK": "1" if quick else "",
-           "SCALEDOWN_PROGRESS": str(scratch / "progress.json"), "HOME": str(scratch)}
-    deadline = time.monotonic() + time_limit
-    node = nbformat.reads(json.dumps(notebook), as_version=4)
-    for cell in node.cells:  # grade this run only, never outputs saved with the file
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    client = nbclient.NotebookClient(
-        node, kernel_name="python3", allow_errors=True, interrupt_on_timeout=False,
-        timeout_func=lambda cell: max(1, int(deadline - time.monotonic())),
-        resources={"metadata": {"path": str(scratch)}})
+    node, client, env = strict_client(notebook, scratch, time_limit=time_limit, quick=quick)
     ended = None
     try:
         client.execute(env=env)
@@ -123,7 +134,7 @@ def grade_notebook(path, *, time_limit: float = 600, quick: bool = True) -> Grad
         result.notes.append(f"could not run: {type(exc).__name__}: {str(exc)[:120]}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    marks, result.raised, errors = _marks_from_outputs(node, steps)
+    marks, result.raised, errors = marks_from_outputs(node, steps)
     result.marks = {s: marks.get(s, ended or NOT_RUN) for s in steps}
     if errors:
         result.notes.append(f"{len(errors)} cell(s) raised outside a check, first: {errors[0]}")
