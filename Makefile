@@ -1,15 +1,18 @@
 # Two commands do everything on a fresh machine with Python 3.11:
 #   make lab    install into .venv and start JupyterLab on the course
 #   make test   install if needed and run every test (quick mode)
-# and `make book` builds the HTML book into _build/html.
+# and `make book` builds the HTML book into _build/book/_build/html; `make book-check`
+# also opens its chapters in headless Chromium, offline, and checks what they show.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 KERNEL := scaledown
+CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser || command -v google-chrome)
+BOOK_CHECK_PAGES ?= book/0*.html
 
-.PHONY: install lab test test-full book freeze clean
+.PHONY: install lab test test-full book book-check freeze clean
 
 install: $(STAMP)
 
@@ -36,6 +39,13 @@ test-full: $(STAMP)
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going --path-output _build/book
 	@echo "The book is in _build/book/_build/html/index.html"
+
+# Each chapter in headless Chromium with the network off: formulas typeset, images shown.
+# More pages: make book-check BOOK_CHECK_PAGES='book/*.html notebooks/*.html'
+book-check:
+	@test -n "$(CHROMIUM)" && command -v "$(CHROMIUM)" > /dev/null || { echo "make book-check needs Chromium: install it with 'apt-get install chromium' (or set CHROMIUM=/path/to/chrome)."; exit 2; }
+	@$(MAKE) --no-print-directory book
+	$(BIN)/python tests/browser_check.py _build/book/_build/html --chromium "$(CHROMIUM)" --pages $(foreach p,$(BOOK_CHECK_PAGES),'$(p)')
 
 freeze: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^scaledown' > constraints.txt
