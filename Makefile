@@ -16,15 +16,20 @@ BOOK_CHECK_PAGES ?= book/0*.html
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt constraints.txt pyproject.toml
+# The last steps register the kernel and set JupyterLab's defaults in .venv
+# (jupyterlab-overrides.json): Markdown opens rendered (MyST, jupyterlab-myst), no news prompt.
+$(STAMP): requirements.txt constraints.txt pyproject.toml jupyterlab-overrides.json
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else "scaledown needs Python 3.11 (found %d.%d): set PYTHON=/path/to/python3.11" % v)'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
 	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python 3 (scaledown)" > /dev/null
+	mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $(STAMP)
 
-# As root (containers, cloud VMs) JupyterLab needs --allow-root.
+# As root (containers, cloud VMs) JupyterLab needs --allow-root. book/intro.md opens rendered
+# (jupyterlab-overrides.json: Markdown files open in the Markdown preview).
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root) book/intro.md
 
