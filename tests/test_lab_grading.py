@@ -92,13 +92,15 @@ def test_cli_bad_input_is_one_sentence(args, message, tmp_path, monkeypatch, cap
 def test_wrong_answers_run_as_detours_in_one_kernel():
     from scaledown.labs.wrong_answers import try_wrong_answers
     cells = [SETUP, "def double(x):\n    return 2 * x", 'lab.check("one", lambda: double(2) == 4 or _no())',
-             'lab.check("two", lambda: "fine")']
+             'lab.check("two", lambda: "fine" if double(1) == 2 else _no())']
     cells[2] = "def _no():\n    raise Hint('double(2) should be 4')\n" + cells[2]
     notebook = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": s}
                           for s in cells], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    wrong = [{"step": "one", "replace": "2 * x", "with": "x + x", "why": "the same, written otherwise"},
+    wrong = [{"step": "two", "replace": "double(1) == 2", "with": "double(1) == 3", "why": "a later cell, listed first"},
+             {"step": "one", "replace": "2 * x", "with": "x + x", "why": "the same, written otherwise"},
              {"step": "one", "replace": "2 * x", "with": "3 * x", "why": "triples"}]
-    assert [r.mark for r in try_wrong_answers(notebook, wrong, time_limit=60)] == [grading.PASSED, grading.HINT]
+    marks = [r.mark for r in try_wrong_answers(notebook, wrong, time_limit=60)]
+    assert marks == [grading.HINT, grading.PASSED, grading.HINT]
 
 
 def test_a_wrong_answer_that_matches_nothing_is_a_clear_error():

@@ -13,7 +13,7 @@ SOLUTIONS = sorted((ROOT / "labs" / "solutions").glob("*.ipynb"))
 def test_assignment_becomes_ellipsis_stub():
     src = "x = 1\n### BEGIN SOLUTION\nmodel = build(3)\nacc, loss = 0.9, 1.0\n### END SOLUTION\nprint(x)"
     assert labs.student_source(src) == (
-        "x = 1\nmodel = ...  # YOUR CODE HERE\nacc, loss = ...  # YOUR CODE HERE\nprint(x)")
+        "x = 1\nmodel = ...  # YOUR CODE HERE\nacc, loss = ..., ...  # YOUR CODE HERE\nprint(x)")
 
 
 def test_function_keeps_signature_and_docstring():
@@ -137,7 +137,7 @@ def test_student_notebook_has_no_solution_left(solution):
 def test_every_course_lab_is_discovered_with_its_steps():
     found = {lab_id: steps for lab_id, _, steps in labs.discover_labs()}
     assert len(found) == len(SOLUTIONS)
-    assert found["ch01-fit-the-nano"] == ("design", "fits the Nano", "fast enough", "accuracy")
+    assert found["ch01-fit-the-nano"] == ("design", "fits the Nano", "fast enough", "accuracy", "picture")
 
 
 def test_progress_report_counts_passed_checks(tmp_path, monkeypatch, capsys):
@@ -146,7 +146,7 @@ def test_progress_report_counts_passed_checks(tmp_path, monkeypatch, capsys):
     lab.check("design", lambda: "ok")
     lab.check("fits the Nano", lambda: "ok")
     rows = {r[0]: r[2:] for r in labs.progress_rows()}
-    assert rows["ch01-fit-the-nano"] == (2, 4)
+    assert rows["ch01-fit-the-nano"] == (2, 5)
     assert "0 of " in labs.progress_report() and "2 of " in labs.progress_report()
 
 

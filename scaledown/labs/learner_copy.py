@@ -10,7 +10,7 @@ in the solution block         in the learner's copy
 ``for``/``while``/``with``    the header line; body stubbed
 ``if`` holding a return/loop  the header line; body (and ``else``) stubbed
 other ``if``                  ``...  # YOUR CODE HERE``
-``a, b = <expr>``             ``a, b = ...  # YOUR CODE HERE``
+``a, b = <expr>``             ``a, b = ..., ...  # YOUR CODE HERE``
 ``return a, b``               kept as it is (it names what the function returns)
 ``return <expr>``             ``return ...  # YOUR CODE HERE``
 imports, break, continue      kept as they are
@@ -78,7 +78,11 @@ def _stub_statement(node, lines) -> list:
         return out
     if isinstance(node, (ast.Assign, ast.AnnAssign)):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        return [pad + " = ".join(ast.get_source_segment(source, t) for t in targets) + f" = ...  {TODO_MARK}"]
+        value = "..."
+        if len(targets) == 1 and isinstance(targets[0], ast.Tuple) and \
+                not any(isinstance(e, (ast.Starred, ast.Tuple, ast.List)) for e in targets[0].elts):
+            value = ", ".join("..." for _ in targets[0].elts)  # `a, b = ..., ...` unpacks
+        return [pad + " = ".join(ast.get_source_segment(source, t) for t in targets) + f" = {value}  {TODO_MARK}"]
     if isinstance(node, ast.Return):
         value = node.value
         if value is None:

@@ -62,27 +62,27 @@ def _changed_cell_index(notebook: dict, wrong: dict) -> int:
 
 
 def try_wrong_answers(filled: dict, wrong_answers, *, time_limit: float = 600, quick: bool = True) -> list:
-    """Run ``filled`` once and each wrong answer as a detour; a :class:`WrongAnswerResult` per wrong answer.
+    """Run ``filled`` once and each wrong answer as a detour; a :class:`WrongAnswerResult` per wrong answer, in order.
 
     Raises ``ValueError`` when a wrong answer's text is not found exactly once, or its step has
     no check cell after the changed cell.
     """
     steps = lab_declaration(filled)[1]
     plan = {}
-    for wrong in wrong_answers:
+    for position, wrong in enumerate(wrong_answers):
         changed, check = _changed_cell_index(filled, wrong), check_cell_index(filled, wrong["step"])
         if check < changed:
             raise ValueError(f"the wrong answer {wrong.get('why', '')!r} changes cell {changed}, "
                              f"after the check of {wrong['step']!r} (cell {check}).")
-        plan.setdefault(changed, []).append((wrong, check))
+        plan.setdefault(changed, []).append((position, wrong, check))
     scratch = pathlib.Path(tempfile.mkdtemp(prefix="scaledown-wrong-"))
-    results = []
+    results = {}  # by position in wrong_answers
     try:
         node, client, env = strict_client(filled, scratch, time_limit=time_limit, quick=quick)
         cells = list(node.cells)
         with client.setup_kernel(env=env):
             for index, cell in enumerate(cells):
-                for wrong, check in plan.get(index, []):
+                for position, wrong, check in plan.get(index, []):
                     detour = [copy.deepcopy(c) for c in cells[index:check + 1]]
                     detour[0].source = detour[0].source.replace(wrong["replace"], wrong["with"])
                     for offset, detour_cell in enumerate(detour):
@@ -90,9 +90,9 @@ def try_wrong_answers(filled: dict, wrong_answers, *, time_limit: float = 600, q
                             client.execute_cell(detour_cell, index + offset)
                     node.cells[:] = cells  # execute_cell stores the detour's cells in the notebook
                     marks, _, _ = marks_from_outputs({"cells": [detour[-1]]}, steps)
-                    results.append(WrongAnswerResult(wrong, marks.get(wrong["step"], NOT_RUN)))
+                    results[position] = WrongAnswerResult(wrong, marks.get(wrong["step"], NOT_RUN))
                 if cell.cell_type == "code":
                     client.execute_cell(cell, index)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return results
+    return [results[i] for i in range(len(results))]
