@@ -33,9 +33,10 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml jupyterlab-overrides.j
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root) book/intro.md
 
-# Quick mode (SCALEDOWN_QUICK=1): the same cells, fewer epochs and less data.
+# Quick mode (SCALEDOWN_QUICK=1): the same cells, fewer epochs and less data. Two pytest
+# workers (pytest-xdist); --dist loadscope keeps each notebook, and each lab's runs, on one worker.
 test: $(STAMP)
-	SCALEDOWN_QUICK=1 $(BIN)/python -m pytest
+	SCALEDOWN_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadscope
 
 # Full mode: the notebooks train to the accuracies their text states (slow).
 test-full: $(STAMP)

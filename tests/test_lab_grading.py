@@ -99,8 +99,9 @@ def test_wrong_answers_run_as_detours_in_one_kernel():
     wrong = [{"step": "two", "replace": "double(1) == 2", "with": "double(1) == 3", "why": "a later cell, listed first"},
              {"step": "one", "replace": "2 * x", "with": "x + x", "why": "the same, written otherwise"},
              {"step": "one", "replace": "2 * x", "with": "3 * x", "why": "triples"}]
-    marks = [r.mark for r in try_wrong_answers(notebook, wrong, time_limit=60)]
-    assert marks == [grading.HINT, grading.PASSED, grading.HINT]
+    run = try_wrong_answers(notebook, wrong, time_limit=60)
+    assert [r.mark for r in run.wrong] == [grading.HINT, grading.PASSED, grading.HINT]
+    assert run.marks == {"one": grading.PASSED, "two": grading.PASSED} and run.errors == []
 
 
 def test_a_wrong_answer_that_matches_nothing_is_a_clear_error():

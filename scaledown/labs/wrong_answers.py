@@ -9,9 +9,10 @@ A solution notebook lists realistic mistakes in its metadata::
 :func:`try_wrong_answers` runs the *filled* learner copy once, cell by cell, in one fresh
 kernel in strict quick mode. On reaching the cell a wrong answer changes, it first takes a
 detour: the changed cell, then the cells after it up to the check of its step, and reads
-that check's mark; then it runs the right cell and goes on. One kernel per lab keeps this
-fast. A detour re-runs cells, so keep a step's cells re-runnable (build a model in the cell
-that trains it).
+that check's mark; then it runs the right cell and goes on. The right path's own marks come
+back too: they are the filled copy's grade. One kernel per lab keeps this fast. A detour
+re-runs cells, so keep a step's cells re-runnable (build a model in the cell that trains
+it); a detour that leaks into the right path shows up as a 💡 there.
 """
 from __future__ import annotations
 
@@ -61,8 +62,23 @@ def _changed_cell_index(notebook: dict, wrong: dict) -> int:
     return found[0]
 
 
-def try_wrong_answers(filled: dict, wrong_answers, *, time_limit: float = 600, quick: bool = True) -> list:
-    """Run ``filled`` once and each wrong answer as a detour; a :class:`WrongAnswerResult` per wrong answer, in order.
+@dataclasses.dataclass
+class DetourRun:
+    """One run of a filled lab with its wrong answers as detours.
+
+    ``wrong`` holds a :class:`WrongAnswerResult` per wrong answer, in the order given;
+    ``marks`` (step → ✅/💡), ``raised`` and ``errors`` describe the right path, as
+    :func:`scaledown.labs.grading.marks_from_outputs` reads them.
+    """
+
+    wrong: list
+    marks: dict
+    raised: list
+    errors: list
+
+
+def try_wrong_answers(filled: dict, wrong_answers, *, time_limit: float = 600, quick: bool = True) -> DetourRun:
+    """Run ``filled`` once, each wrong answer as a detour; see :class:`DetourRun`.
 
     Raises ``ValueError`` when a wrong answer's text is not found exactly once, or its step has
     no check cell after the changed cell.
@@ -76,7 +92,7 @@ def try_wrong_answers(filled: dict, wrong_answers, *, time_limit: float = 600, q
                              f"after the check of {wrong['step']!r} (cell {check}).")
         plan.setdefault(changed, []).append((position, wrong, check))
     scratch = pathlib.Path(tempfile.mkdtemp(prefix="scaledown-wrong-"))
-    results = {}  # by position in wrong_answers
+    results, cells = {}, []  # results by position in wrong_answers
     try:
         node, client, env = strict_client(filled, scratch, time_limit=time_limit, quick=quick)
         cells = list(node.cells)
@@ -95,4 +111,5 @@ def try_wrong_answers(filled: dict, wrong_answers, *, time_limit: float = 600, q
                     client.execute_cell(cell, index)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return [results[i] for i in range(len(results))]
+    marks, raised, errors = marks_from_outputs({"cells": cells}, steps)
+    return DetourRun([results[i] for i in range(len(results))], {s: marks.get(s, NOT_RUN) for s in steps}, raised, errors)
