@@ -4,6 +4,8 @@ Builds the book once (as ``make book`` does, into a temporary folder) and reads 
 HTML page it wrote:
 
 * every image a page shows is a non-empty file in the build;
+* every chapter shows at least two figures — a diagram drawn from code and a plot from a
+  notebook's run — and every image in a chapter has alt text;
 * every link to another page (or file) of the book leads to a file that exists, and
   every ``#anchor`` to an element with that id;
 * no MyST role or directive is left as source text (``{term}``, ``{doc}``, ``{glue:…}``,
@@ -39,6 +41,7 @@ NOT_PROSE_TAGS = {"script", "style", "pre", "code", "kbd", "samp", "textarea"}
 NOT_PROSE_CLASSES = {"math", "highlight"}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 LOCAL_MATHJAX = "_static/mathjax/MathJax.js"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")
 
 
 class Page(HTMLParser):
@@ -47,6 +50,7 @@ class Page(HTMLParser):
     def __init__(self, text: str):
         super().__init__(convert_charrefs=True)
         self.images, self.links, self.scripts, self.ids = [], [], [], set()
+        self.main_images = []  # (src, alt) of each <img> inside <main>
         self.has_math = False
         self._prose, self._skip, self._in_main = [], None, 0  # _skip: [tag, depth] while inside code/math
         self.feed(text)
@@ -62,6 +66,8 @@ class Page(HTMLParser):
             self.ids.add(a["name"])
         if tag == "img":
             self.images.append(a.get("src") or "")
+            if self._in_main:
+                self.main_images.append((a.get("src") or "", a.get("alt") or ""))
         elif tag == "a" and a.get("href") is not None:
             self.links.append(a["href"].strip())
         elif tag == "script" and a.get("src"):
@@ -180,6 +186,23 @@ def test_every_image_is_in_the_build(html_dir, pages):
                 elif target.stat().st_size == 0:
                     problems.append(f"{page}: image is empty: {src}")
     assert not problems, f"{len(problems)} broken image(s):\n" + "\n".join(problems)
+
+
+def test_every_chapter_shows_two_figures_with_alt_text(pages):
+    """Chapters 0-7 each show a diagram drawn from code and a plot from a notebook's run (book/_ext/figures.py)."""
+    chapters = sorted(f"book/{p.stem}.html" for p in (ROOT / "book").glob("0[0-7]_*.md"))
+    assert len(chapters) == 8, f"expected chapters 00 to 07 in book/, found {chapters}"
+    problems = []
+    for page in chapters:
+        images = pages[page].main_images
+        # Without :alt:, docutils writes the image's own path as its alt text: that describes nothing.
+        without_alt = [src for src, alt in images
+                       if not alt.strip() or alt.strip() == src.strip() or alt.strip().lower().endswith(IMAGE_SUFFIXES)]
+        if without_alt:
+            problems.append(f"{page}: image(s) without alt text: {without_alt}")
+        if len(images) - len(without_alt) < 2:
+            problems.append(f"{page}: {len(images) - len(without_alt)} figure(s) with alt text; a chapter needs at least 2")
+    assert not problems, "\n".join(problems)
 
 
 def test_every_internal_link_resolves(html_dir, pages):
