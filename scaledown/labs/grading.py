@@ -43,8 +43,9 @@ class GradeResult:
         return sum(self.marks.get(s) == PASSED for s in self.steps)
 
 
-def _files_under(folder: pathlib.Path) -> set:
-    return {p for p in folder.rglob("*") if p.is_file()} if folder.is_dir() else set()
+def _files_next_to(path: pathlib.Path) -> set:
+    """The files in the notebook's own folder (not below it: that may be a whole course with its .venv)."""
+    return {p for p in path.parent.iterdir() if p.is_file()} if path.parent.is_dir() else set()
 
 
 def marks_from_outputs(notebook: dict, steps) -> tuple:
@@ -117,7 +118,7 @@ def grade_notebook(path, *, time_limit: float = 600, quick: bool = True) -> Grad
         return GradeResult(path, "?", (), {}, 0.0, ["no Lab(...) call: not a lab notebook"])
     lab_id, steps = declared
     result = GradeResult(path, lab_id, steps, {}, 0.0)
-    before = _files_under(path.parent)
+    before = _files_next_to(path)
     scratch = pathlib.Path(tempfile.mkdtemp(prefix="scaledown-grade-"))
     node, client, env = strict_client(notebook, scratch, time_limit=time_limit, quick=quick)
     ended = None
@@ -138,7 +139,7 @@ def grade_notebook(path, *, time_limit: float = 600, quick: bool = True) -> Grad
     result.marks = {s: marks.get(s, ended or NOT_RUN) for s in steps}
     if errors:
         result.notes.append(f"{len(errors)} cell(s) raised outside a check, first: {errors[0]}")
-    deleted = sorted(before - _files_under(path.parent))
+    deleted = sorted(before - _files_next_to(path))
     if deleted:
         result.notes.append(f"deleted {len(deleted)} file(s) next to it, e.g. {deleted[0].name}")
     result.seconds = time.monotonic() - start
