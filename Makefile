@@ -33,10 +33,13 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml jupyterlab-overrides.j
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root) book/intro.md
 
-# Quick mode (SCALEDOWN_QUICK=1): the same cells, fewer epochs and less data. Two pytest
-# workers (pytest-xdist); --dist loadscope keeps each notebook, and each lab's runs, on one worker.
+# Quick mode (SCALEDOWN_QUICK=1): the same cells, fewer epochs and less data.
+# PYTEST_ARGS="-n 2 --dist loadscope" runs two workers (pytest-xdist; loadscope keeps each notebook
+# and each lab's runs on one worker) — not the default: under that load the embedded amqtt broker
+# of the fleet tests can hit a race of its own (a session dropped on connect).
+PYTEST_ARGS ?=
 test: $(STAMP)
-	SCALEDOWN_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadscope
+	SCALEDOWN_QUICK=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Full mode: the notebooks train to the accuracies their text states (slow).
 test-full: $(STAMP)
