@@ -34,10 +34,9 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root) book/intro.md
 
 # Quick mode (SCALEDOWN_QUICK=1): the same cells, fewer epochs and less data.
-# PYTEST_ARGS="-n 2 --dist loadscope" runs two workers (pytest-xdist; loadscope keeps each notebook
-# and each lab's runs on one worker) — not the default: under that load the embedded amqtt broker
-# of the fleet tests can hit a race of its own (a session dropped on connect).
-PYTEST_ARGS ?=
+# Two workers (pytest-xdist; loadscope keeps each notebook and each lab's runs on one worker);
+# PYTEST_ARGS= (empty) runs everything in one process.
+PYTEST_ARGS ?= -n 2 --dist loadscope
 test: $(STAMP)
 	SCALEDOWN_QUICK=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 

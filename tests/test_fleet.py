@@ -184,3 +184,16 @@ def test_dashboard_draws(scenario):
     assert fleet.device_status(gw)["gws-d002"] == "sensor"
     fig = fleet.plot_fleet(gw, "gws-d001")
     assert len(fig.axes) == 3
+
+
+def test_embedded_broker_loops_over_a_snapshot_of_its_subscriptions(broker):
+    # amqtt 0.12 awaits inside `for topic in self._subscriptions`; a subscription made
+    # meanwhile dropped the connecting client (seen under two test workers).
+    table = broker._broker._subscriptions
+    assert isinstance(table, fleet.broker._SnapshotDict)
+    table["a/b"] = []
+    for topic in table:
+        table[topic + "/new"] = []  # a plain dict raises "changed size during iteration"
+    for topic, _ in table.items():
+        table.pop(topic)
+    assert not table

@@ -38,6 +38,30 @@ def parse_url(url: str) -> tuple[str, int]:
     return parsed.hostname, parsed.port or 1883
 
 
+class _SnapshotDict(dict):
+    """A dict whose loops run over a copy of its entries.
+
+    amqtt 0.12 loops over its subscription table with ``await`` inside the loop
+    (``Broker._handle_client_session``, ``_del_all_subscriptions``, the broadcast loop), so
+    a client that subscribes while another connects changes the table mid-loop and the
+    connecting client is dropped with ``RuntimeError: dictionary changed size during
+    iteration``. Under load (two test workers) that happens. Looping over a snapshot is
+    what the broker means to do.
+    """
+
+    def __iter__(self):
+        return iter(list(dict.keys(self)))
+
+    def keys(self):
+        return list(dict.keys(self))
+
+    def items(self):
+        return list(dict.items(self))
+
+    def values(self):
+        return list(dict.values(self))
+
+
 class EmbeddedBroker:
     """An amqtt broker on ``host`` (loopback by default) in a background thread.
 
@@ -92,6 +116,7 @@ class EmbeddedBroker:
         }
         try:
             self._broker = Broker(config, loop=self._loop)
+            self._broker._subscriptions = _SnapshotDict()  # see _SnapshotDict: a race inside amqtt
             self._loop.run_until_complete(self._broker.start())
         except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
             self._error = exc
