@@ -3,7 +3,9 @@
 The figures themselves come from full-mode runs (``python benchmarks/NAME.py``); quick mode
 trains on a few hundred images for an epoch or two, so only the paths are checked here.
 """
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,19 +25,58 @@ RUNS = {
 }
 
 
+BOOK_RESULT = re.compile(r"\{result\}`([\w]+):([^:`]+)")
+
+
+def results_the_book_quotes(name: str) -> set:
+    """Keys of ``benchmarks/results/<name>.json`` that a chapter quotes with ``{result}``."""
+    keys = set()
+    for page in (BENCHMARKS.parent / "book").rglob("*.md"):
+        keys |= {key.strip() for bench, key in BOOK_RESULT.findall(page.read_text()) if bench == name}
+    return keys
+
+
 @pytest.mark.parametrize("name", sorted(RUNS))
-def test_benchmark_runs_in_quick_mode(name):
+def test_benchmark_runs_in_quick_mode(name, tmp_path):
     arguments, expected = RUNS[name]
     env = dict(os.environ, SCALEDOWN_QUICK="1", TF_CPP_MIN_LOG_LEVEL="2", MPLBACKEND="Agg")
-    result = subprocess.run([sys.executable, str(BENCHMARKS / f"{name}.py"), *arguments], env=env,
-                            capture_output=True, text=True, timeout=600)
+    written, quoted = tmp_path / f"{name}.json", results_the_book_quotes(name)
+    if quoted:
+        arguments = [*arguments, "--results", str(written)]
+    result = subprocess.run([sys.executable, str(BENCHMARKS / f"{name}.py"), *arguments],
+                            env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, f"benchmarks/{name}.py failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     for text in expected:
         assert text in result.stdout, f"benchmarks/{name}.py printed no {text!r}:\n{result.stdout[-3000:]}"
+    # the quick run writes the same keys as the full one, so every figure the book quotes still exists
+    if quoted:
+        record = json.loads(written.read_text())
+        assert record["mode"] == "quick" and record["command"].startswith(f"python benchmarks/{name}.py")
+        missing = [key for key in sorted(quoted) if _lookup(record["results"], key) is None]
+        assert not missing, f"benchmarks/{name}.py no longer writes {missing}, which the book quotes"
+
+
+def _lookup(tree, key):
+    for part in key.split("."):
+        if isinstance(tree, dict) and part in tree:
+            tree = tree[part]
+        elif isinstance(tree, list) and part.isdigit() and int(part) < len(tree):
+            tree = tree[int(part)]
+        else:
+            return None
+    return tree
+
+
+def test_committed_results_were_written_by_a_full_run():
+    for path in sorted((BENCHMARKS / "results").glob("*.json")):
+        record = json.loads(path.read_text())
+        assert record["mode"] == "full", f"{path.name} comes from a {record['mode']} run; the book quotes full runs"
+        assert record["command"].startswith(f"python benchmarks/{path.stem}.py"), record["command"]
+        assert {"date", "versions", "results"} <= set(record), f"{path.name} lacks the run's date, versions or results"
 
 
 def test_every_benchmark_is_run():
-    assert sorted(p.stem for p in BENCHMARKS.glob("*.py")) == sorted(RUNS)
+    assert sorted(p.stem for p in BENCHMARKS.glob("[!_]*.py")) == sorted(RUNS)
 
 
 @pytest.mark.parametrize("name, arguments, message", [

@@ -1,0 +1,81 @@
+"""``{result}`` — a figure a benchmark measured, read from its results file at build time.
+
+A benchmark run in full mode writes ``benchmarks/results/<name>.json`` (see
+``benchmarks/_results.py``): the command that made it, the date, the library versions and
+a ``results`` tree. A chapter quotes a value of that tree by its dotted path and a Python
+format spec, so that the text and the run cannot disagree::
+
+    scaledown's pruning kept {result}`compression:unstructured.scaledown.accuracy.mean:.1%` ...
+
+``{result}`NAME:KEY:FORMAT``` — ``FORMAT`` is optional (``str()`` of the value). A
+missing file or key is a build error that names both, so a renamed key cannot leave a
+hole in the text. ``{result}`NAME:command``` quotes how the file was made.
+"""
+import json
+import pathlib
+
+from docutils import nodes
+from sphinx.application import Sphinx
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+RUN_FIELDS = ("command", "date", "seconds", "mode", "cpus")  # about the run, beside its ``results``
+
+
+class ResultError(ValueError):
+    pass
+
+
+def load(name: str) -> dict:
+    path = RESULTS / f"{name}.json"
+    if not path.is_file():
+        raise ResultError(f"no results file benchmarks/results/{name}.json (run benchmarks/{name}.py in full mode)")
+    return json.loads(path.read_text())
+
+
+def lookup(name: str, key: str):
+    """The value at dotted ``key`` in ``benchmarks/results/<name>.json`` (``command``, ``date`` … or ``results``)."""
+    data = load(name)
+    if key in RUN_FIELDS:
+        return data[key]
+    node = data.get("results", {})
+    for part in key.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            raise ResultError(f"benchmarks/results/{name}.json has no result {key!r} (stopped at {part!r})")
+    return node
+
+
+def format_result(text: str) -> str:
+    """``"NAME:KEY[:FORMAT]"`` → the formatted value."""
+    name, _, rest = text.partition(":")
+    key, _, fmt = rest.partition(":")
+    if not name or not key:
+        raise ResultError(f"{{result}}`{text}`: write {{result}}`NAME:KEY[:FORMAT]`, e.g. compression:structured.macs:,")
+    value = lookup(name.strip(), key.strip())
+    if isinstance(value, (dict, list)):
+        raise ResultError(f"{{result}}`{text}` names a group of results, not one value")
+    try:
+        return format(value, fmt) if fmt else str(value)
+    except (TypeError, ValueError) as exc:
+        raise ResultError(f"{{result}}`{text}`: cannot format {value!r} with {fmt!r}: {exc}") from exc
+
+
+def result_role(name, rawtext, text, lineno, inliner, options=None, content=None):
+    try:
+        shown = format_result(text)
+    except (ResultError, KeyError) as exc:
+        message = inliner.reporter.error(str(exc), line=lineno)
+        problem = inliner.problematic(rawtext, rawtext, message)
+        return [problem], [message]
+    env = inliner.document.settings.env
+    env.note_dependency(str(RESULTS / f"{text.partition(':')[0].strip()}.json"))
+    return [nodes.inline(rawtext, shown, classes=["benchmark-result"])], []
+
+
+def setup(app: Sphinx) -> dict:
+    app.add_role("result", result_role)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
