@@ -13,7 +13,10 @@
 
     .venv/bin/python benchmarks/deployment.py          # full mode (a few minutes)
     SCALEDOWN_QUICK=1 .venv/bin/python benchmarks/deployment.py
+
+A full-mode run writes ``benchmarks/results/deployment.json``, which chapter 6 quotes.
 """
+import argparse
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +27,8 @@ import scaledown
 from scaledown import architectures as arch
 from scaledown import datasets, models, training
 from scaledown.deploy.linux import load_program
+
+import _results
 
 
 def interleaved_medians(runs: dict, repeats: int, rounds: int = 5) -> dict:
@@ -68,7 +73,8 @@ def pi_package_overhead(model, x, folder: Path, name: str) -> dict:
 
     medians = interleaved_medians({"package": lambda: program.predict(sample), "direct": litert_direct,
                                    "invoke": invoke_only}, repeats=scaledown.pick(full=3000, quick=300))
-    return {**{k: v * 1000 for k, v in medians.items()}, "ratio": medians["package"] / medians["direct"],
+    return {**{k: v * 1000 for k, v in medians.items()}, "invoke_us": medians["invoke"] * 1e6,
+            "ratio": medians["package"] / medians["direct"], "overhead": medians["package"] / medians["direct"] - 1,
             "macs": scaledown.profile((package.path / "model.tflite").read_bytes(), target="pi").macs}
 
 
@@ -129,11 +135,17 @@ def cascade() -> dict:
     chosen = arch.pick_threshold(val, max_accuracy_drop=0.005) or val[-1]
     test = arch.cascade_outcome(small.predict(x_test, verbose=0), large.predict(x_test, verbose=0), y_test,
                                 chosen["threshold"], small_macs, large_macs)
-    return {"small_macs": small_macs, "large_macs": large_macs, **test}
+    return {"small_macs": small_macs, "large_macs": large_macs, "small_relative_compute": small_macs / large_macs,
+            "validation_samples": len(y_val), "test_samples": len(y_test), **test}
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    _results.add_option(parser)
+    args = parser.parse_args(argv)
+    started = time.monotonic()
     print("quick mode:", scaledown.quick_mode())
+    pi_results = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         x_train, y_train, _, _ = datasets.load_digits(limit=scaledown.pick(full=None, quick=300))
@@ -147,6 +159,7 @@ def main():
         for label, model, x in (("digits baseline (32x32x1)", baseline, x_train),
                                 ("MobileNet v1 1.0 (96x96x3)", larger, x_larger)):
             pi = pi_package_overhead(model, x, folder, label.split()[0].lower())
+            pi_results[label.split()[0].lower()] = pi
             print(f"{label:34s}{pi['macs']:>12,}{pi['invoke']:>13.4f}{pi['direct']:>10.4f}{pi['package']:>10.4f}"
                   f"{pi['ratio']:>15.3f}x")
         g = gesture_package(folder)
@@ -159,6 +172,8 @@ def main():
           f"large {c['large_accuracy']:.1%} (small alone {c['small_accuracy']:.1%}); escalated {c['escalated']:.1%}; "
           f"average compute {c['average_macs']:,.0f} MACs = {c['relative_compute']:.1%} of the large model's "
           f"{c['large_macs']:,} (small {c['small_macs']:,})")
+    _results.save("deployment", {"pi": pi_results, "gesture": g, "cascade": c}, path=args.results,
+                  quick=scaledown.quick_mode(), seconds=time.monotonic() - started)
 
 
 if __name__ == "__main__":

@@ -5,14 +5,18 @@
 
 Four gateways of 50 devices each; every device sends one telemetry message per step
 (and a heartbeat every sixth). At the end every gateway must have stored every message
-it was sent: the script prints the counts and exits 1 if any was lost.
+it was sent: the script prints the counts and exits 1 if any was lost. A full-mode run
+writes ``benchmarks/results/fleet.json``, which chapter 7 quotes.
 """
 import argparse
 import json
 import sys
 import time
 
+import scaledown
 from scaledown import fleet
+
+import _results
 
 
 def main(argv=None) -> int:
@@ -22,7 +26,9 @@ def main(argv=None) -> int:
     parser.add_argument("--gateways", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--rate", type=float, default=1.0, help="readings per device per second")
+    _results.add_option(parser)
     args = parser.parse_args(argv)
+    started = time.monotonic()
     broker = None if args.url else fleet.EmbeddedBroker().start()
     url = args.url or broker.url
     names = [f"gw{i}" for i in range(args.gateways)]
@@ -58,6 +64,7 @@ def main(argv=None) -> int:
     if broker:
         broker.stop()
     print(json.dumps(result, indent=2))
+    _results.save("fleet", result, path=args.results, quick=scaledown.quick_mode(), seconds=time.monotonic() - started)
     return 0 if result["lost"] == 0 else 1
 
 
