@@ -28,7 +28,11 @@ from scaledown.hardware.targets import format_bytes
 def _costs(constraints, candidate) -> dict:
     """The candidate's knobs and its int8 costs on the target, as plain values."""
     f = constraints.check(candidate)
-    return {"label": candidate.label, "family": candidate.family, "width": candidate.width,
+    c = candidate
+    words = f"MobileNet {c.family[-2:]}, width {c.width:g}, depth {c.depth:g}, {c.kernel_size}×{c.kernel_size} kernels"
+    words += f", expansion {c.expansion}" if c.family == "mobilenet_v2" else ""
+    words += f", {c.resolution}×{c.resolution} inputs"
+    return {"label": candidate.label, "description": words, "family": candidate.family, "width": candidate.width,
             "depth": candidate.depth, "kernel_size": candidate.kernel_size,
             "expansion": candidate.expansion if candidate.family == "mobilenet_v2" else None,
             "resolution": candidate.resolution, "parameters": f.parameters, "macs": f.macs,
