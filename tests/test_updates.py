@@ -71,15 +71,17 @@ def test_unsigned_tampered_and_wrong_key_updates_are_refused(setup):
     old, new, health_check, private_key, public_key = setup
     device = updates.ABDevice(old, public_key, health_check)
     update = updates.make_update(old, new, private_key, counter=1, version="1.1")
-    document = json.loads(update.signed_manifest)
-    unsigned = updates.Update(json.dumps({**document, "signature": ""}).encode(), update.payload)
+    unsigned = updates.Update(update.manifest, bytes(64), update.payload)
     assert device.receive(unsigned.wire()) == "refused: the update is unsigned."
-    document["manifest"]["counter"] = 99
-    tampered = updates.Update(json.dumps(document).encode(), update.payload)
-    assert "tampered" in device.receive(tampered.wire())
+    assert device.last_refusal == "unsigned"
+    edited = update.manifest.replace(b'"counter":1', b'"counter":99')
+    assert edited != update.manifest
+    assert "tampered" in device.receive(updates.Update(edited, update.signature, update.payload).wire())
+    assert device.last_refusal == "bad_signature"
     bad_payload = bytearray(update.payload)
     bad_payload[len(bad_payload) // 2] ^= 0xFF
-    assert "tampered in transit" in device.receive(updates.Update(update.signed_manifest, bytes(bad_payload)).wire())
+    assert "tampered in transit" in device.receive(updates.Update(update.manifest, update.signature,
+                                                                  bytes(bad_payload)).wire())
     other_key, _ = updates.generate_keypair()
     forged = updates.make_update(old, new, other_key, counter=1, version="evil")
     assert "tampered" in device.receive(forged.wire())
@@ -92,6 +94,7 @@ def test_a_model_that_fails_its_health_check_is_rolled_back(setup):
     broken = {**old, "w2": np.zeros_like(old["w2"])}
     message = device.receive(updates.make_update(old, broken, private_key, counter=1, version="bad").wire())
     assert message.startswith("rolled back") and device.active == "A" and device.has_working_model()
+    assert "on 3 boots" in message and device.last_refusal == "health_check" and device.counter == 0
 
 
 def test_a_thousand_updates_cut_at_random_bytes_never_brick_a_device(setup):

@@ -7,8 +7,10 @@
     print(device.receive(update.wire()))          # installed version 1.1 (counter 1) in slot B.
     print(device.receive(update.wire()))          # refused: counter 1 is not above ... (replayed)
 
-Modules: ``signing`` (Ed25519 manifests, anti-rollback counter), ``delta`` (changed
-tensors only, hashes, radio cost), ``slots`` (A/B slots, health check, rollback).
+Modules: ``signing`` (Ed25519 detached signatures over the manifest's bytes, strict
+parsing, anti-rollback counter), ``delta`` (changed tensors only, hashes, radio cost),
+``flash`` (simulated flash that can lose power at any write), ``slots`` (A/B slots and
+boot record in flash, trial boots, health check, rollback).
 """
 from scaledown.updates.delta import (  # noqa: F401
     apply_delta,
@@ -19,5 +21,6 @@ from scaledown.updates.delta import (  # noqa: F401
     unpack,
     weights_sha256,
 )
-from scaledown.updates.signing import Manifest, UpdateRefused, generate_keypair, sign, verify  # noqa: F401
+from scaledown.updates.flash import Flash, PowerCut  # noqa: F401
+from scaledown.updates.signing import REASONS, Manifest, UpdateRefused, generate_keypair, sign, verify  # noqa: F401
 from scaledown.updates.slots import ABDevice, Update, make_update  # noqa: F401
