@@ -37,6 +37,7 @@ def _costs(constraints, candidate) -> dict:
             "expansion": candidate.expansion if candidate.family == "mobilenet_v2" else None,
             "resolution": candidate.resolution, "parameters": f.parameters, "macs": f.macs,
             "peak_ram_bytes": f.peak_ram_bytes, "flash_bytes": f.flash_bytes,
+            "peak_ram_kb": f.peak_ram_bytes / 1024, "flash_kb": f.flash_bytes / 1024, "flash_mb": f.flash_bytes / 1024**2,
             "latency_ms": f.latency_s * 1000, "fits": f.ok}
 
 
@@ -152,6 +153,7 @@ def main():
         "target": {"id": target.id, "ram_bytes": target.ram_bytes, "flash_bytes": target.flash_bytes,
                    "reserved_ram_bytes": target.reserved_ram_bytes,
                    "reserved_flash_bytes": target.reserved_flash_bytes,
+                   "reserved_ram_kb": target.reserved_ram_bytes / 1024, "reserved_flash_kb": target.reserved_flash_bytes / 1024,
                    "ram_limit_bytes": constraints.ram_limit_bytes, "flash_limit_bytes": constraints.flash_limit_bytes},
         "search": {"method": result.method, "trained": len(result.evaluated), "rejected": len(result.rejected),
                    "steps": len(result.history), "stopped_by": result.stopped_by,
@@ -168,7 +170,8 @@ def main():
                      "labels": [e.candidate.label for e in result.rejected],
                      "reasons": ["; ".join(e.feasibility.reasons) for e in result.rejected]},
         "largest": {**_costs(constraints, largest),
-                    "flash_over_bytes": largest_check.flash_bytes - constraints.flash_limit_bytes},
+                    "flash_over_bytes": largest_check.flash_bytes - constraints.flash_limit_bytes,
+                    "flash_over_kb": (largest_check.flash_bytes - constraints.flash_limit_bytes) / 1024},
         "fronts": {cost: [_evaluation(constraints, e) for e in result.front(cost)]
                    for cost in ("peak_ram_bytes", "flash_bytes")},
         "cheaper_on_flash_front": _evaluation(constraints, cheaper),
