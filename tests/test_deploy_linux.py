@@ -117,6 +117,61 @@ def test_service_loop_writes_results(package, tmp_path):
     assert not (tmp_path / "in" / "x.npy").exists()
 
 
+BAD_INPUTS = {
+    "text.npy": lambda path: path.write_text("not an array"),
+    "truncated.npy": lambda path: path.write_bytes(_npy(np.zeros((2, 8, 8, 1), np.float32))[:-40]),
+    "pickled.npy": lambda path: np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True),
+    "wrong_shape.npy": lambda path: np.save(path, np.zeros((2, 9, 9, 1), np.float32)),
+    "empty.npy": lambda path: np.save(path, np.zeros((0, 8, 8, 1), np.float32)),
+    "nan.npy": lambda path: np.save(path, np.full((1, 8, 8, 1), np.nan, np.float32)),
+    "strings.npy": lambda path: np.save(path, np.array([["a"] * 8] * 8)),
+    "zero_bytes.npy": lambda path: path.write_bytes(b""),
+}
+
+
+def _npy(array):
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def test_service_moves_unusable_files_to_rejected_and_goes_on(package, clean_python, tmp_path):
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    for name, make in BAD_INPUTS.items():
+        make(inbox / name)
+    np.save(inbox / "good.npy", np.load(package.path / "samples" / "inputs.npy")[:2])
+    np.save(inbox / "one_sample.npy", np.load(package.path / "samples" / "inputs.npy")[0])
+    (inbox / ".half_written.npy").write_bytes(b"\x93NUMPY")  # a producer still writing: not touched
+    logs = []
+    for attempt in range(2):  # as systemd would restart it: the second pass must not fail either
+        run = run_clean(clean_python, package.path / "predict.py", "--watch", inbox, "--results", tmp_path / "out",
+                        "--once")
+        assert run.returncode == 0, run.stderr[-2000:]
+        logs.append(run.stdout)
+    assert sorted(p.name for p in inbox.iterdir()) == [".half_written.npy"]
+    assert {p.name for p in (tmp_path / "out").glob("*.json")} == {"good.json", "one_sample.json"}
+    rejected = tmp_path / "rejected"
+    assert sorted(p.name for p in rejected.glob("*.npy")) == sorted(BAD_INPUTS)
+    for name in BAD_INPUTS:
+        reason = (rejected / name.replace(".npy", ".reason.txt")).read_text().strip()
+        assert reason and "\n" not in reason and "Traceback" not in reason, (name, reason)
+        assert f"{name}: rejected, {reason}" in logs[0]
+    assert "the model takes (N, 8, 8, 1)" in (rejected / "wrong_shape.reason.txt").read_text()
+
+
+def test_program_answers_a_bad_input_file_in_one_sentence(package, clean_python, tmp_path):
+    for name, make in BAD_INPUTS.items():
+        make(tmp_path / name)
+        run = run_clean(clean_python, package.path / "predict.py", tmp_path / name)
+        ours = [line for line in run.stderr.splitlines() if not line.startswith("INFO: ")]  # the runtime's own log
+        assert run.returncode == 2 and len(ours) == 1 and ours[0].startswith(f"predict.py: {tmp_path / name}: "), \
+            (name, run.stderr[-800:])
+        assert "Traceback" not in run.stderr and len(ours[0]) < 300
+
+
 def test_torch_model_becomes_an_onnx_package(tmp_path):
     import torch
 

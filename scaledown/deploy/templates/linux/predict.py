@@ -3,6 +3,7 @@
     python predict.py INPUT.npy [...] [--output OUT.npy]   predict for arrays (N, ...) of raw inputs
     python predict.py --self-test                          check the stored sample outputs
     python predict.py --watch INBOX --results OUTBOX       the service: predict every .npy dropped in INBOX
+                                                           (a file it cannot use goes to INBOX/../rejected)
     python predict.py --benchmark 200                      median milliseconds per inference
 
 Everything the program needs to know about the model is in manifest.json:
@@ -91,9 +92,26 @@ class Model:
             return self._interpreter.get_tensor(self._output_index)
         return self._session.run(None, {self.input["name"]: sample})[0]
 
+    def check(self, raw):
+        """``raw`` as float32 ``(N, ...)``, or :class:`BadInput` saying in one sentence what is wrong with it."""
+        raw = np.asarray(raw)
+        sample_shape = tuple(self.input["shape"][1:])
+        if raw.dtype.kind not in "biuf":
+            raise BadInput(f"the array holds {raw.dtype} values; raw inputs are numbers")
+        if raw.shape == sample_shape:
+            raw = raw[None]                                    # one sample without its batch axis
+        if raw.ndim != len(sample_shape) + 1 or tuple(raw.shape[1:]) != sample_shape:
+            raise BadInput(f"the array's shape is {raw.shape}; the model takes (N, {', '.join(map(str, sample_shape))})")
+        if len(raw) == 0:
+            raise BadInput("the array holds no samples")
+        raw = raw.astype(np.float32)
+        if not np.all(np.isfinite(raw)):
+            raise BadInput("the array holds NaN or infinite values")
+        return raw
+
     def predict(self, raw):
         """Float32 outputs (N, outputs) for raw inputs (N, ...), one inference per sample."""
-        x = self.quantize(self.preprocess(raw))
+        x = self.quantize(self.preprocess(self.check(raw)))
         if len(x) == 1:
             return self.dequantize(self.invoke(x))
         return np.concatenate([self.dequantize(self.invoke(x[i:i + 1])) for i in range(len(x))])
@@ -102,6 +120,30 @@ class Model:
         """Class names (or indices) of the arg-max of each output row."""
         names = self.manifest.get("class_names")
         return [names[i] if names else int(i) for i in np.argmax(outputs, axis=1)]
+
+
+class BadInput(ValueError):
+    """An input the model cannot take; the message says why in one sentence."""
+
+
+def load_input(path):
+    """The array in a .npy file, or :class:`BadInput` if the file is not one (pickles are never loaded)."""
+    path = pathlib.Path(path)
+    try:
+        with open(path, "rb") as file:
+            magic = file.read(6)
+    except OSError as exc:
+        raise BadInput(f"{path.name} cannot be read ({exc.strerror})") from None
+    if magic != b"\x93NUMPY":
+        raise BadInput(f"{path.name} is not a .npy file (it does not start with the .npy header)")
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise BadInput(f"{path.name} holds Python objects, which this program never unpickles") from None
+        raise BadInput(f"{path.name} is a damaged .npy file ({exc})") from None
+    except (OSError, EOFError) as exc:
+        raise BadInput(f"{path.name} is a damaged or truncated .npy file ({type(exc).__name__})") from None
 
 
 def self_test(model):
@@ -117,14 +159,30 @@ def self_test(model):
     return ok
 
 
-def watch(model, inbox, outbox, poll_s=0.5, once=False):
-    """The service loop: for each INBOX/*.npy, write OUTBOX/NAME.json with the outputs and labels, then delete it."""
+def watch(model, inbox, outbox, poll_s=0.5, once=False, rejected=None):
+    """The service loop: for each INBOX/*.npy, write OUTBOX/NAME.json with the outputs and labels, then delete it.
+
+    A file the model cannot use (not a .npy array, wrong shape or type, NaN, or one the
+    runtime fails on) is moved to ``rejected`` (default: a ``rejected`` folder beside
+    INBOX) with a ``NAME.reason.txt`` beside it, and the loop goes on: one bad file must
+    not stop the service or, restarted by systemd, stop it again on the same file.
+    Producers should write ``.name.npy`` (hidden) and rename it when complete: hidden
+    files are skipped.
+    """
     inbox, outbox = pathlib.Path(inbox), pathlib.Path(outbox)
-    inbox.mkdir(parents=True, exist_ok=True)
-    outbox.mkdir(parents=True, exist_ok=True)
+    rejected = pathlib.Path(rejected) if rejected else inbox.parent / "rejected"
+    for folder in (inbox, outbox, rejected):
+        folder.mkdir(parents=True, exist_ok=True)
     while True:
-        for path in sorted(inbox.glob("*.npy")):
-            outputs = model.predict(np.load(path))
+        for path in sorted(p for p in inbox.glob("*.npy") if not p.name.startswith(".")):
+            try:
+                outputs = model.predict(load_input(path))
+            except Exception as exc:  # noqa: BLE001 - whatever the file does, the service goes on
+                reason = str(exc) if isinstance(exc, BadInput) else f"the runtime failed on it ({type(exc).__name__}: {exc})"
+                path.replace(rejected / path.name)
+                (rejected / f"{path.stem}.reason.txt").write_text(reason + "\n")
+                print(f"{path.name}: rejected, {reason}", flush=True)
+                continue
             result = {"input": path.name, "outputs": outputs.tolist(), "labels": model.label(outputs),
                       "time": time.time()}
             tmp = outbox / f".{path.stem}.json.tmp"
@@ -156,6 +214,8 @@ def main(argv=None):
     parser.add_argument("--self-test", action="store_true", help="check the stored sample outputs")
     parser.add_argument("--watch", metavar="INBOX", help="predict every .npy that appears in INBOX")
     parser.add_argument("--results", metavar="OUTBOX", default="results", help="where --watch writes results")
+    parser.add_argument("--rejected", metavar="FOLDER", default=None,
+                        help="with --watch: where unusable files go (default: INBOX/../rejected)")
     parser.add_argument("--once", action="store_true", help="with --watch: one pass, then exit")
     parser.add_argument("--benchmark", type=int, metavar="N", help="time N inferences")
     parser.add_argument("--threads", type=int, default=None, help="runtime threads (default: the runtime's)")
@@ -164,7 +224,7 @@ def main(argv=None):
     if args.self_test:
         return 0 if self_test(model) else 1
     if args.watch:
-        watch(model, args.watch, args.results, once=args.once)
+        watch(model, args.watch, args.results, once=args.once, rejected=args.rejected)
         return 0
     if args.benchmark:
         print(f"{benchmark(model, args.benchmark):.3f} ms per inference ({model.runtime})")
@@ -172,7 +232,11 @@ def main(argv=None):
     if not args.inputs:
         parser.error("give input .npy files, or --self-test, --watch or --benchmark")
     for path in args.inputs:
-        outputs = model.predict(np.load(path))
+        try:
+            outputs = model.predict(load_input(path))
+        except BadInput as exc:
+            print(f"predict.py: {path}: {exc}.", file=sys.stderr)
+            return 2
         if args.output:
             np.save(args.output, outputs)
         print(f"{path}: {model.label(outputs)}")
