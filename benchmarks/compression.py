@@ -20,10 +20,19 @@ several train/test splits (``--splits``, 5 in full mode), and judged on the mean
    (10,802 parameters, 8% of the teacher's), the student trained alone and distilled (soft
    targets; FitNets hint) from the same initial weights with the same epochs, optimiser and
    schedule, in Keras and in PyTorch, on each of ``--splits`` train/test splits.
-   ``benchmarks/distillation_settings.py`` chooses alpha and T on validation images.
+   ``benchmarks/distillation_settings.py`` chooses alpha and T on validation images; soft
+   targets are run at each temperature of ``--temperatures`` (by default 4, Hinton's usual
+   choice, and in PyTorch also 8, the one PyTorch's validation images chose).
+
+A full-mode run writes ``benchmarks/results/compression.json`` (``--results PATH`` elsewhere,
+also in quick mode). A run of some ``--parts`` (or ``--frameworks``) merges its figures into
+that file and keeps the others; ``runs`` records the command and the seconds of each part.
 """
 import argparse
+import json
 import os
+import pathlib
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -99,9 +108,10 @@ def unstructured(base, data, epochs, seed=0, learning_rate=PRUNE_LR):
     print(f"{'method':<36}{'accuracy':>9}{'sparsity':>10}{'.tflite B':>11}{'gzip B':>9}{'time s':>8}")
     for name, accuracy, sparsity, size, gz, seconds in rows:
         print(f"{name:<36}{accuracy:>9.1%}{sparsity:>10.1%}{size:>11,}{gz:>9,}{seconds:>8.0f}")
-    print(f"RAM: peak activations {pruning.size_report(base)['peak_activation_bytes']:,} B dense, "
-          f"{pruning.size_report(ours)['peak_activation_bytes']:,} B pruned (unchanged)")
-    return rows
+    peak = {"dense": pruning.size_report(base)["peak_activation_bytes"],
+            "pruned": pruning.size_report(ours)["peak_activation_bytes"]}
+    print(f"RAM: peak activations {peak['dense']:,} B dense, {peak['pruned']:,} B pruned (unchanged)")
+    return rows, peak
 
 
 def structured(base, data, epochs, framework, ratio=CHANNEL_RATIO):
@@ -143,6 +153,16 @@ DISTILLATION_LOSSES = ("soft", "hint")
 
 
 SOFT_ALPHA, SOFT_TEMPERATURE = 0.1, 4.0  # Hinton et al.'s usual choice; see benchmarks/distillation_settings.py
+
+
+# soft-target temperatures run by default: 4, and in PyTorch also 8, the best on PyTorch's validation
+# images (benchmarks/distillation_settings.py)
+SOFT_TEMPERATURES = {"torch": (SOFT_TEMPERATURE, 8.0), "keras": (SOFT_TEMPERATURE,)}
+
+
+def loss_key(loss, temperature=SOFT_TEMPERATURE):
+    """Key of one experiment in the results: ``soft_T4``, ``soft_T8``, ``hint``."""
+    return f"soft_T{temperature:g}".replace(".", "_") if loss == "soft" else loss
 
 
 def _distillation_recipe(loss, framework, temperature=SOFT_TEMPERATURE):
@@ -215,12 +235,16 @@ def distil(teacher, initial, x, y, framework, epochs, seed, distillation_loss, a
     return kd
 
 
+def _stats(values):
+    return {"per_split": [float(v) for v in values], "mean": float(np.mean(values))}
+
+
 def distillation(epochs, framework, splits=(0,), losses=DISTILLATION_LOSSES, teacher_width=TEACHER_WIDTH, limit=None,
-                 temperature=SOFT_TEMPERATURE):
+                 temperatures=(SOFT_TEMPERATURE,)):
     """Teacher MobileNet v1 (``teacher_width``); student ``STUDENT``, trained alone and distilled.
 
-    ``"soft"``: Hinton's soft targets (``alpha=0.1``, ``T=temperature``); ``"hint"``: FitNets' hint on
-    the teacher's block-3 and the student's block-2 features (both 4x4), ``alpha=0.5``.
+    ``"soft"``: Hinton's soft targets (``alpha=0.1``, at each ``T`` of ``temperatures``); ``"hint"``:
+    FitNets' hint on the teacher's block-3 and the student's block-2 features (both 4x4), ``alpha=0.5``.
 
     The gap is two or three points, and one point is about four of the 360 test images, so
     one split of the data cannot measure it: each seed in ``splits`` draws its own stratified
@@ -228,8 +252,9 @@ def distillation(epochs, framework, splits=(0,), losses=DISTILLATION_LOSSES, tea
     and trains on it a teacher, the student alone, and the student distilled with each loss
     in ``losses`` — every student from the same initial weights, with the same epochs,
     optimiser and schedule. The gap recovered is computed from the mean accuracies over the
-    splits. Returns ``{loss: (scores, recovered)}`` with ``scores = {"teacher", "alone",
-    "distilled"}`` lists of per-split accuracies.
+    splits. Returns the results: parameter counts and, per experiment (``loss_key``), the
+    per-split and mean accuracies of the teacher, the student alone and the distilled student,
+    the gap, the share of it recovered, and the splits the distilled student wins and ties.
     """
     from scaledown import datasets
 
@@ -239,23 +264,28 @@ def distillation(epochs, framework, splits=(0,), losses=DISTILLATION_LOSSES, tea
     else:
         count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
         accuracy = torch_accuracy
-    teachers, alones = [], []
-    distilled = {loss: [] for loss in losses}
+    experiments = [(loss, t) for loss in losses for t in (temperatures if loss == "soft" else (1.0,))]
+    teachers, alones, train_sizes, test_sizes = [], [], [], []
+    distilled = {experiment: [] for experiment in experiments}
     for seed in splits:
         x, y, xt, yt = datasets.load_digits(layout="NHWC" if framework == "keras" else "NCHW", seed=seed, limit=limit)
+        train_sizes.append(len(x))
+        test_sizes.append(len(xt))
         teacher, alone, initial = train_teacher_and_student(framework, x, y, epochs, seed, teacher_width)
         teachers.append(accuracy(teacher, xt, yt))
         alones.append(accuracy(alone, xt, yt))
-        for loss in losses:
-            kd = distil(teacher, initial, x, y, framework, epochs, seed,
-                        *_distillation_recipe(loss, framework, temperature))
-            distilled[loss].append(accuracy(kd.student, xt, yt))
+        for loss, t in experiments:
+            kd = distil(teacher, initial, x, y, framework, epochs, seed, *_distillation_recipe(loss, framework, t))
+            distilled[(loss, t)].append(accuracy(kd.student, xt, yt))
 
-    results = {}
+    results = {"epochs": epochs, "splits": list(splits), "training_images": train_sizes, "test_images": test_sizes,
+               "teacher_width": teacher_width, "student_width": STUDENT["width"],
+               "teacher_parameters": count(teacher), "student_parameters": count(alone),
+               "parameter_ratio": count(alone) / count(teacher)}
     width = max(7 * len(splits) + 2, 22)
-    for loss in losses:
-        distillation_loss, alpha, loss_temperature = _distillation_recipe(loss, framework, temperature)
-        scores = {"teacher": teachers, "alone": alones, "distilled": distilled[loss]}
+    for loss, t in experiments:
+        distillation_loss, alpha, loss_temperature = _distillation_recipe(loss, framework, t)
+        scores = {"teacher": teachers, "alone": alones, "distilled": distilled[(loss, t)]}
         mean = {key: float(np.mean(values)) for key, values in scores.items()}
         gap = mean["teacher"] - mean["alone"]
         recovered = (mean["distilled"] - mean["alone"]) / gap if gap > 0 else float("nan")
@@ -269,10 +299,42 @@ def distillation(epochs, framework, splits=(0,), losses=DISTILLATION_LOSSES, tea
         wins = sum(d > a for d, a in zip(scores["distilled"], alones))
         ties = sum(d == a for d, a in zip(scores["distilled"], alones))
         print(f"student/teacher parameters {count(alone) / count(teacher):.3f}; gap {100 * gap:.2f} points; "
-              f"recovered {recovered:.0%} (target >= 50%); distilled beats alone on {wins} of {len(splits)} "
-              f"splits, ties {ties}")
-        results[loss] = (scores, recovered)
+              f"recovered {recovered:.0%}; distilled beats alone on {wins} of {len(splits)} splits, ties {ties}")
+        results[loss_key(loss, t)] = {
+            "loss": loss, "alpha": alpha, "temperature": loss_temperature,
+            **{key: _stats(values) for key, values in scores.items()},
+            "gap_points": 100 * gap, "gain_points": 100 * (mean["distilled"] - mean["alone"]),
+            "recovered": recovered, "wins": wins, "ties": ties, "losses": len(splits) - wins - ties}
     return results
+
+
+def merge(old, new):
+    """``new`` laid over ``old``, dict by dict (the parts a run did not make stay as they were)."""
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return new
+    merged = dict(old)
+    for key, value in new.items():
+        merged[key] = merge(old.get(key), value)
+    return merged
+
+
+def save_merged(name, results, *, path, quick, seconds):
+    """Merge ``results`` into the results file of the same mode (if any) and write it with ``_results.save``."""
+    import _results
+
+    target = pathlib.Path(path) if path else _results.RESULTS / f"{name}.json"
+    if (path is not None or not quick) and target.is_file():
+        try:
+            record = json.loads(target.read_text())
+        except ValueError:
+            record = {}
+        if record.get("mode") == ("quick" if quick else "full"):
+            results = merge(record.get("results", {}), results)
+    return _results.save(name, results, path=path, quick=quick, seconds=seconds)
+
+
+def _command():
+    return " ".join(["python", "benchmarks/compression.py", *sys.argv[1:]])
 
 
 def _structured_both(nhwc, nchw, epochs, tune):
@@ -285,11 +347,23 @@ def _structured_both(nhwc, nchw, epochs, tune):
     keras.utils.set_random_seed(0)
     base = models.baseline("keras")
     training.train_keras(base, nhwc.x_train, nhwc.y_train, epochs=epochs)
-    structured(base, nhwc, tune, "keras")
+    results = {"ratio": CHANNEL_RATIO, "seed": 0, "training_epochs": epochs, "fine_tuning_epochs": tune,
+               "learning_rate": 1e-3, "keras": _structured_results(structured(base, nhwc, tune, "keras"))}
     torch.manual_seed(0)
     base_torch = models.baseline("torch")
     training.train_torch(base_torch, nchw.x_train, nchw.y_train, epochs=epochs, progress=False)
-    structured(base_torch, nchw, tune, "torch")
+    results["torch"] = _structured_results(structured(base_torch, nchw, tune, "torch"))
+    results["keras"]["latency"] = "LiteRT reference kernels, batch 1, median ms"
+    results["torch"]["latency"] = "eager PyTorch, batch 64, median ms"
+    return results
+
+
+def _structured_results(rows):
+    (_, macs, params, ms, acc), (_, pmacs, pparams, pms, pacc) = rows
+    return {"dense": {"macs": macs, "parameters": params, "latency_ms": ms, "accuracy": acc},
+            "pruned": {"macs": pmacs, "parameters": pparams, "latency_ms": pms, "accuracy": pacc},
+            "macs_ratio": pmacs / macs, "parameters_ratio": pparams / params, "latency_ratio": pms / ms,
+            "accuracy_change_points": 100 * (pacc - acc)}
 
 
 def main():
@@ -302,10 +376,14 @@ def main():
     parser.add_argument("--parts", default="unstructured,structured,distillation",
                         help="comma-separated subset of unstructured, structured, distillation")
     parser.add_argument("--frameworks", default="torch,keras", help="distillation: comma-separated torch, keras")
-    parser.add_argument("--temperature", type=float, default=SOFT_TEMPERATURE,
-                        help=f"distillation: soft-target temperature (default {SOFT_TEMPERATURE:g})")
+    parser.add_argument("--temperatures", default=None,
+                        help="distillation: comma-separated soft-target temperatures (default 4,8 in PyTorch, "
+                             "4 in Keras)")
     parser.add_argument("--prune-lr", type=float, default=PRUNE_LR,
                         help=f"learning rate of unstructured pruning's fine-tuning (default {PRUNE_LR:g})")
+    import _results
+
+    _results.add_option(parser)
     args = parser.parse_args()
     if args.quick:
         os.environ["SCALEDOWN_QUICK"] = "1"
@@ -324,34 +402,70 @@ def main():
         parser.error(f"--frameworks {args.frameworks!r}: use a comma-separated subset of torch, keras")
     if not parts <= {"unstructured", "structured", "distillation"}:
         parser.error(f"--parts {args.parts!r}: use a comma-separated subset of unstructured, structured, distillation")
+    try:
+        temperatures = {framework: tuple(float(t) for t in args.temperatures.split(",")) if args.temperatures
+                        else SOFT_TEMPERATURES[framework] for framework in ("torch", "keras")}
+    except ValueError:
+        parser.error(f"--temperatures {args.temperatures!r}: use comma-separated numbers, e.g. 4,8")
     print(f"compression benchmark on digits — {'quick' if quick_mode() else 'full'} mode: "
           f"{epochs} training epochs, {tune} fine-tuning epochs, training images: {limit or 'all'}, seeds {list(seeds)}")
     nhwc, nchw = datasets.load_digits(limit=limit), datasets.load_digits(layout="NCHW", limit=limit)
     start = time.perf_counter()
 
-    drops, control_drops = {}, []
-    for seed in seeds if "unstructured" in parts else ():
-        keras.utils.set_random_seed(seed)
-        base = models.baseline("keras")
-        training.train_keras(base, nhwc.x_train, nhwc.y_train, epochs=epochs, seed=seed)
-        rows = unstructured(base, nhwc, tune, seed=seed, learning_rate=args.prune_lr)
-        control_drops.append(100 * (rows[0][1] - rows[1][1]))
-        for name, accuracy, *_ in rows[2:]:
-            drops.setdefault(name, []).append(100 * (rows[0][1] - accuracy))
+    results, runs = {}, {}
+    names = {"scaledown, global, polynomial": "scaledown", "tfmot, per layer, PolynomialDecay": "tfmot",
+             "dense baseline": "dense", "dense, fine-tuned alike (control)": "control"}
     if "unstructured" in parts:
+        part_start = time.perf_counter()
+        per_seed, drops, peak = [], {"scaledown": [], "tfmot": [], "control": []}, None
+        for seed in seeds:
+            keras.utils.set_random_seed(seed)
+            base = models.baseline("keras")
+            training.train_keras(base, nhwc.x_train, nhwc.y_train, epochs=epochs, seed=seed)
+            rows, peak_seed = unstructured(base, nhwc, tune, seed=seed, learning_rate=args.prune_lr)
+            peak = peak or peak_seed
+            dense = rows[0][1]
+            entry = {}
+            for name, accuracy, sparsity, size, gz, seconds in rows:
+                key = names[name]
+                entry[key] = {"accuracy": accuracy, "sparsity": sparsity, "tflite_bytes": size, "gzip_bytes": gz,
+                              "seconds": seconds, "drop_points": 100 * (dense - accuracy)}
+                if key != "dense":
+                    drops[key].append(100 * (dense - accuracy))
+            per_seed.append(entry)
         print(f"\n## Unstructured pruning to 80%: accuracy lost against the dense model (negative: gained), "
               f"over seeds {list(seeds)}")
-        for name, values in drops.items():
+        for name in ("scaledown, global, polynomial", "tfmot, per layer, PolynomialDecay"):
+            values = drops[names[name]]
             each = ", ".join(f"{v:+.2f}" for v in values)
-            print(f"{name:<36} mean {np.mean(values):+.2f} points ({each}); target <= 1")
-        print(f"{'(control: dense, fine-tuned alike)':<36} mean {np.mean(control_drops):+.2f} points")
+            print(f"{name:<36} mean {np.mean(values):+.2f} points ({each})")
+        print(f"{'(control: dense, fine-tuned alike)':<36} mean {np.mean(drops['control']):+.2f} points")
+        results["unstructured"] = {
+            "seeds": list(seeds), "training_epochs": epochs, "fine_tuning_epochs": tune,
+            "learning_rate": args.prune_lr, "final_sparsity": 0.8, "per_seed": per_seed,
+            "peak_activation_bytes": peak,
+            "drop_points": {key: {"per_seed": values, "mean": float(np.mean(values))} for key, values in drops.items()},
+            "accuracy": {key: {"per_seed": [e[key]["accuracy"] for e in per_seed],
+                               "mean": float(np.mean([e[key]["accuracy"] for e in per_seed]))}
+                         for key in ("dense", "control", "scaledown", "tfmot")}}
+        runs["unstructured"] = {"command": _command(), "seconds": round(time.perf_counter() - part_start)}
 
     if "structured" in parts:
-        _structured_both(nhwc, nchw, epochs, tune)
+        part_start = time.perf_counter()
+        results["structured"] = _structured_both(nhwc, nchw, epochs, tune)
+        runs["structured"] = {"command": _command(), "seconds": round(time.perf_counter() - part_start)}
     if "distillation" in parts:
+        results["distillation"] = {}
         for framework in args.frameworks.split(","):
-            distillation(epochs, framework, splits=splits, limit=limit, temperature=args.temperature)
-    print(f"\ntotal {time.perf_counter() - start:.0f} s")
+            part_start = time.perf_counter()
+            results["distillation"][framework] = distillation(epochs, framework, splits=splits, limit=limit,
+                                                              temperatures=temperatures[framework])
+            runs[f"distillation_{framework}"] = {"command": _command(),
+                                                 "seconds": round(time.perf_counter() - part_start)}
+    results["runs"] = runs
+    elapsed = time.perf_counter() - start
+    print(f"\ntotal {elapsed:.0f} s")
+    save_merged("compression", results, path=args.results, quick=quick_mode(), seconds=elapsed)
 
 
 if __name__ == "__main__":
