@@ -282,3 +282,64 @@ def test_import_scaledown_imports_no_framework():
 
     code = "import sys, scaledown; scaledown.quantize; print(any(m in sys.modules for m in ('torch', 'tensorflow')))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+# --- Integer-only inference: the requantization of an int8 layer, by hand -----------------------------------
+# The same arithmetic as notebook 02, section 10: an int32 accumulator rescaled by M = s_in · s_w / s_out,
+# held as a Q31 integer M0 and a right shift (gemmlowp's and TFLite's MultiplyByQuantizedMultiplier).
+
+def _quantize_multiplier(multiplier):
+    import math
+
+    fraction, shift = math.frexp(multiplier)
+    m0 = round(fraction * 2**31)
+    return (m0 // 2, shift + 1) if m0 == 2**31 else (m0, shift)
+
+
+def _rounding_high_mul(a, b):
+    product = np.asarray(a, np.int64) * np.asarray(b, np.int64)
+    total = product + np.where(product >= 0, 1 << 30, 1 - (1 << 30))
+    return np.where(total >= 0, total >> 31, -((-total) >> 31))  # no saturation needed: |acc| < 2**31 - 1
+
+
+def _rounding_shift_right(x, exponent):
+    mask = (np.int64(1) << exponent) - 1
+    return (x >> exponent) + ((x & mask) > (mask >> 1) + (x < 0))
+
+
+def _requantize(acc, m0, shift):
+    return _rounding_shift_right(_rounding_high_mul(acc << np.maximum(shift, 0), m0), np.maximum(-shift, 0))
+
+
+def test_hand_requantization_of_the_first_conv_matches_litert_reference_kernels_bit_for_bit(keras_ptq):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    from scaledown.quantization.tensorflow import TFLiteRunner
+
+    interpreter = Interpreter(model_path=str(keras_ptq.path), experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+                              experimental_preserve_all_tensors=True)
+    interpreter.allocate_tensors()
+    tensors = {t["index"]: t["quantization_parameters"] for t in interpreter.get_tensor_details()}
+    layer = interpreter._get_ops_details()[0]
+    assert layer["op_name"] == "CONV_2D"
+    (input_index, weight_index, bias_index), output_index = layer["inputs"], layer["outputs"][0]
+    runner, inputs, outputs = TFLiteRunner(keras_ptq.path), [], []
+    for image in load_digits(layout="NHWC", limit=300).x_test[:20]:
+        interpreter.set_tensor(input_index, runner.quantize_input(image[None]))
+        interpreter.invoke()
+        inputs.append(interpreter.get_tensor(input_index)[0])
+        outputs.append(interpreter.get_tensor(output_index)[0])
+    q_in, litert = np.stack(inputs).astype(np.int64), np.stack(outputs).astype(np.int64)
+    weights = interpreter.get_tensor(weight_index).astype(np.int64)      # (C_out, 3, 3, C_in), stride 2, SAME
+    z_in, s_in = int(tensors[input_index]["zero_points"][0]), np.float64(tensors[input_index]["scales"][0])
+    z_out, s_out = int(tensors[output_index]["zero_points"][0]), np.float64(tensors[output_index]["scales"][0])
+    assert litert.shape[1:] == (16, 16, weights.shape[0]) and q_in.shape[1:3] == (32, 32)
+
+    padded = np.pad(q_in - z_in, ((0, 0), (0, 1), (0, 1), (0, 0)))   # SAME, stride 2: one row and column after
+    acc = interpreter.get_tensor(bias_index).astype(np.int64) + sum(
+        padded[:, dy:dy + 32:2, dx:dx + 32:2, :] @ weights[:, dy, dx, :].T for dy in range(3) for dx in range(3))
+    m0, shift = map(np.array, zip(*(_quantize_multiplier(float(s_in * s_w / s_out))
+                                    for s_w in tensors[weight_index]["scales"].astype(np.float64))))
+    assert ((2**30 <= m0) & (m0 < 2**31)).all()
+    hand = np.clip(_requantize(acc, m0, shift) + z_out, max(-128, z_out), min(127, z_out + round(6 / s_out)))
+    assert hand.size == 20 * 16 * 16 * weights.shape[0]
+    np.testing.assert_array_equal(hand, litert)
