@@ -31,8 +31,8 @@ from scaledown.deploy.linux import load_program
 import _results
 
 
-def interleaved_medians(runs: dict, repeats: int, rounds: int = 5) -> dict:
-    """Median seconds of each function, measured in alternating blocks so both see the same machine load."""
+def interleaved_medians(runs: dict, repeats: int, rounds: int = 50) -> dict:
+    """Median seconds of each function, measured in many short alternating blocks so all see the same machine load."""
     times = {name: [] for name in runs}
     for fn in runs.values():
         for _ in range(20):
