@@ -328,7 +328,8 @@ def save_merged(name, results, *, path, quick, seconds):
             record = json.loads(target.read_text())
         except ValueError:
             record = {}
-        if record.get("mode") == ("quick" if quick else "full"):
+        same = record.get("command", "").startswith(f"python benchmarks/{name}.py")  # not another benchmark's
+        if same and record.get("mode") == ("quick" if quick else "full"):
             results = merge(record.get("results", {}), results)
     return _results.save(name, results, path=path, quick=quick, seconds=seconds)
 

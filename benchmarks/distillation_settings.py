@@ -12,9 +12,14 @@ weights with every (alpha, temperature) of the grid, with soft targets — with
 ``benchmarks/compression.py``'s own functions, so the recipe is the same. The table gives the
 validation accuracy per split and the gap recovered from the means. The test images of the
 split are not loaded into any model.
+
+A full-mode run writes ``benchmarks/results/distillation_settings.json`` (``--results PATH``
+elsewhere, also in quick mode), its figures under the framework's name; a run of the other
+framework merges into the same file.
 """
 import argparse
 import os
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -59,11 +64,20 @@ def run(framework, splits, epochs, limit=None, grid=GRID):
     return scores
 
 
+def setting_key(alpha, temperature):
+    """Key of one (alpha, T) in the results: ``a0.1_T4`` → ``a01_T4``."""
+    return f"a{alpha:g}_T{temperature:g}".replace(".", "")
+
+
 def main():
+    import _results
+    from compression import save_merged
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few epochs on a subset (as SCALEDOWN_QUICK=1)")
     parser.add_argument("--framework", choices=("torch", "keras"), default="torch")
     parser.add_argument("--splits", type=int, default=None, help="splits (full mode 5, quick 1)")
+    _results.add_option(parser)
     args = parser.parse_args()
     if args.splits is not None and args.splits < 1:
         parser.error(f"--splits {args.splits}: use a positive number")
@@ -89,7 +103,33 @@ def main():
               f"{'' if key in ('teacher', 'alone') else f'{recovered:>11.0%}'}")
     best = max((key for key in scores if not isinstance(key, str)), key=lambda k: mean[k])
     print(f"best on validation: alpha={best[0]:g}, T={best[1]:g}")
-    print(f"\ntotal {time.perf_counter() - start:.0f} s")
+    elapsed = time.perf_counter() - start
+    print(f"\ntotal {elapsed:.0f} s")
+
+    sizes = [(int((~validation_split(y, 1000 + seed)).sum()), int(validation_split(y, 1000 + seed).sum()))
+             for seed, y in ((seed, _training_labels(args.framework, seed, limit)) for seed in splits)]
+    results = {
+        "epochs": epochs, "splits": list(splits), "validation_fraction": VALIDATION_FRACTION,
+        "training_images": [t for t, _ in sizes], "validation_images": [v for _, v in sizes],
+        "teacher": {"per_split": scores["teacher"], "mean": mean["teacher"]},
+        "alone": {"per_split": scores["alone"], "mean": mean["alone"]},
+        "gap_points": 100 * gap,
+        "settings": {setting_key(*key): {"alpha": key[0], "temperature": key[1], "per_split": scores[key],
+                                         "mean": mean[key],
+                                         "recovered": (mean[key] - mean["alone"]) / gap if gap > 0 else float("nan"),
+                                         "wins": sum(d > a for d, a in zip(scores[key], scores["alone"]))}
+                     for key in scores if not isinstance(key, str)},
+        "best": {"alpha": best[0], "temperature": best[1], "key": setting_key(*best)},
+        "seconds": round(elapsed), "command": " ".join(["python", "benchmarks/distillation_settings.py", *sys.argv[1:]]),
+    }
+    save_merged("distillation_settings", {args.framework: results}, path=args.results, quick=quick_mode(),
+                seconds=elapsed)
+
+
+def _training_labels(framework, seed, limit):
+    from scaledown import datasets
+
+    return datasets.load_digits(layout="NHWC" if framework == "keras" else "NCHW", seed=seed, limit=limit).y_train
 
 
 if __name__ == "__main__":
