@@ -183,3 +183,17 @@ def test_default_parameter_counts():
     assert mobilenet_v1_spec(width=0.25).count_parameters() == 3_658
     assert mobilenet_v2_spec().count_parameters() == 124_522
     assert efficientnet_lite_spec().count_parameters() == 218_122
+
+
+def test_efficientnet_lite_is_relu6_without_squeeze_excite():
+    # the "lite" rules the chapter states: every activation ReLU6, no squeeze-and-excite branch
+    keras = pytest.importorskip("keras")
+    import scaledown
+
+    model = efficientnet_lite(framework="keras")
+    kinds = {layer.__class__.__name__ for layer in model.layers}
+    assert not kinds & {"Multiply", "Activation"}  # SE multiplies by a sigmoid; swish is an Activation layer
+    relus = [layer for layer in model.layers if isinstance(layer, keras.layers.ReLU)]
+    assert relus and all(float(layer.max_value) == 6.0 for layer in relus)
+    ops = scaledown.profile(model, target="nano33ble").ops
+    assert ops.get("MEAN") == 1 and "MUL" not in ops and "LOGISTIC" not in ops  # one pooling: the classifier's
