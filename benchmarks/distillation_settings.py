@@ -119,7 +119,8 @@ def main():
                                          "recovered": (mean[key] - mean["alone"]) / gap if gap > 0 else float("nan"),
                                          "wins": sum(d > a for d, a in zip(scores[key], scores["alone"]))}
                      for key in scores if not isinstance(key, str)},
-        "best": {"alpha": best[0], "temperature": best[1], "key": setting_key(*best)},
+        "best": {"alpha": best[0], "temperature": best[1], "key": setting_key(*best), "mean": mean[best],
+                 "recovered": (mean[best] - mean["alone"]) / gap if gap > 0 else float("nan")},
         "seconds": round(elapsed), "command": " ".join(["python", "benchmarks/distillation_settings.py", *sys.argv[1:]]),
     }
     save_merged("distillation_settings", {args.framework: results}, path=args.results, quick=quick_mode(),
