@@ -13,7 +13,7 @@ single-thread latency of one sample:
 * ONNX Runtime: float export / ORT static PTQ (QDQ, per channel) / scaledown QAT → QDQ ONNX.
 * OpenVINO: float IR / NNCF PTQ / the scaledown QAT QDQ ONNX converted to an IR.
 
-The issue's targets: int8 files ≤ 27% of the float32 bytes; PTQ accuracy within
+The course's goals (the table's last column): int8 files ≤ 27% of the float32 bytes; PTQ accuracy within
 1.0 point of float32 and QAT within 0.3 points, on every backend.
 
 Beside the bytes on disk, the table gives the bytes of the weights alone
