@@ -197,3 +197,59 @@ def test_embedded_broker_loops_over_a_snapshot_of_its_subscriptions(broker):
     for topic, _ in table.items():
         table.pop(topic)
     assert not table
+
+
+def test_fuzzed_telemetry_is_counted_and_dropped_never_crashing_the_gateway():
+    rng = np.random.default_rng(7)
+    gateway = fleet.Gateway("mqtt://127.0.0.1:1", "gw0")  # never started: handle() is what a message meets
+    good = {"device": "d1", "seq": 5, "t": 1.0, "x": [0.1, 0.2, 0.3], "pred": 1, "conf": 0.9, "battery": 0.8}
+    topic = fleet.topics.device_topic("gw0", "d1", "telemetry")
+    payloads = [
+        b"{not json", b"\xff\xfe", b"[" * 100_000 + b"]" * 100_000, b"[" * 2000 + b"]" * 2000, b"null", b"42",
+        json.dumps({**good, "seq": "5"}).encode(), json.dumps({**good, "seq": True}).encode(),
+        json.dumps({**good, "seq": -1}).encode(), json.dumps({**good, "seq": 2**70}).encode(),
+        json.dumps({**good, "battery": 7}).encode(), json.dumps({**good, "x": "0.1"}).encode(),
+        json.dumps({**good, "x": []}).encode(), json.dumps({**good, "pred": 1.5}).encode(),
+        json.dumps({**good, "t": float("nan")}).encode(), json.dumps({**good, "x": [float("inf"), 0, 0]}).encode(),
+        json.dumps({**good, "device": "d2"}).encode(), b"x" * (fleet.topics.MAX_PAYLOAD_BYTES + 1),
+    ]
+    for _ in range(1000):  # and random bytes, truncations and field swaps of a good message
+        raw = bytearray(json.dumps(good).encode())
+        choice = rng.integers(0, 3)
+        if choice == 0:
+            raw = raw[:int(rng.integers(0, len(raw)))]
+        elif choice == 1:
+            raw[int(rng.integers(0, len(raw)))] = int(rng.integers(0, 256))
+        else:
+            raw = bytearray(rng.bytes(int(rng.integers(1, 200))))
+        payloads.append(bytes(raw))
+    topics = [topic, "scaledown/fleet/gw0/d1/unknown", "nonsense", "scaledown/fleet/gw0", "a/b/c/d/e/f"]
+    stored = 0
+    for i, payload in enumerate(payloads):
+        stored += gateway.handle(topics[i % len(topics)] if i >= 19 else topic, payload)  # never raises
+    counted = sum(gateway.malformed.values()) + gateway.duplicates + gateway.ignored + stored
+    assert counted == len(payloads), (counted, len(payloads), dict(gateway.malformed))
+    assert gateway.malformed["too large"] == 2 and gateway.malformed["not JSON"] >= 3  # two bombs, two ways
+    assert gateway.query("SELECT COUNT(*) FROM telemetry")[0][0] == stored
+
+
+def test_gateway_query_only_reads():
+    gateway = fleet.Gateway("mqtt://127.0.0.1:1", "gw0")
+    assert gateway.query("SELECT COUNT(*) FROM telemetry") == [(0,)]
+    for sql in ("DELETE FROM telemetry", "DROP TABLE alerts", "INSERT INTO alerts VALUES (0, 'd', 'k', 'x')",
+                "ATTACH DATABASE '/tmp/x.db' AS x", "PRAGMA writable_schema = 1"):
+        with pytest.raises(ValueError, match="query refused"):
+            gateway.query(sql)
+    assert gateway.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")[0] == ("alerts",)
+
+
+def test_sequence_numbers_are_followed_across_the_wrap_around():
+    gateway = fleet.Gateway("mqtt://127.0.0.1:1", "gw0")
+    topic = fleet.topics.device_topic("gw0", "d1", "heartbeat")
+    modulus = fleet.topics.SEQ_MODULUS
+    seqs = [modulus - 2, modulus - 1, 0, 1, 1, modulus - 1, 2]  # a wrap, a redelivery, a late duplicate
+    stored = [gateway.handle(topic, json.dumps({"seq": s, "t": float(i), "battery": 0.9}).encode())
+              for i, s in enumerate(seqs)]
+    assert stored == [True, True, True, True, False, False, True]
+    assert [row[0] for row in gateway.query("SELECT seq FROM heartbeats ORDER BY seq")] == \
+        [modulus - 2, modulus - 1, modulus, modulus + 1, modulus + 2]

@@ -15,7 +15,7 @@ alerts; the cloud tier), ``drift`` (PSI, KS), ``sensors`` (stuck-at, out-of-rang
 noise), ``dashboard`` (ipywidgets + matplotlib).
 """
 from scaledown.fleet import topics  # noqa: F401
-from scaledown.fleet.broker import EmbeddedBroker, connect, parse_url, start_broker  # noqa: F401
+from scaledown.fleet.broker import EmbeddedBroker, MosquittoBroker, connect, parse_url, start_broker  # noqa: F401
 from scaledown.fleet.device import Fleet, ReferenceProfile, SensorWorld, SimClock, SimulatedDevice  # noqa: F401
 from scaledown.fleet.drift import DriftDetector, categorical_psi, ks_statistic, ks_test, psi  # noqa: F401
 from scaledown.fleet.gateway import Cloud, Gateway, GatewayConfig, validate  # noqa: F401

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import threading
 import urllib.parse
@@ -154,25 +155,99 @@ class EmbeddedBroker:
         return f"EmbeddedBroker({self.url}, {'running' if self.running else 'stopped'})"
 
 
+class MosquittoBroker:
+    """Eclipse Mosquitto (the system's ``mosquitto`` program) on a free loopback port, for as long as the ``with``.
+
+    Mosquitto keeps persistent sessions and in-flight QoS 1 messages as MQTT 3.1.1 says,
+    so the durability tests run on it: ``apt-get install mosquitto`` (``.ci/run`` does).
+    ``max_queued`` is the number of QoS 1 messages it holds for each absent persistent
+    client (Mosquitto's own default is 1,000).
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None, max_queued: int = 100_000):
+        import shutil
+
+        self.program = shutil.which("mosquitto") or next(
+            (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.path.exists(p)), None)
+        if self.program is None:
+            raise RuntimeError("Mosquitto is not installed: install it with 'apt-get install mosquitto' "
+                               "(or use EmbeddedBroker, which needs nothing).")
+        self.host, self.port, self.max_queued = host, port or free_port(host), int(max_queued)
+        self._process = None
+        self._folder = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    def start(self, timeout: float = DEFAULT_TIMEOUT_S) -> "MosquittoBroker":
+        import subprocess
+        import tempfile
+        import time
+
+        self._folder = tempfile.TemporaryDirectory(prefix="mosquitto-")
+        config = os.path.join(self._folder.name, "mosquitto.conf")
+        with open(config, "w") as file:
+            file.write(f"listener {self.port} {self.host}\nallow_anonymous true\npersistence false\n"
+                       f"max_queued_messages {self.max_queued}\nmax_inflight_messages 100\n")
+        self._process = subprocess.Popen([self.program, "-c", config], stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                error = self._process.stderr.read().decode(errors="replace").strip().splitlines()[-1:]
+                raise RuntimeError(f"mosquitto exited at start: {' '.join(error) or 'no message'}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"mosquitto did not listen on {self.host}:{self.port} within {timeout} s.")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(5)
+            except Exception:  # noqa: BLE001 - stopping anyway
+                self._process.kill()
+            self._process = None
+        if self._folder is not None:
+            self._folder.cleanup()
+            self._folder = None
+
+    def __enter__(self) -> "MosquittoBroker":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
 def start_broker(host: str = "127.0.0.1", port: int | None = None) -> EmbeddedBroker:
     """Start an :class:`EmbeddedBroker` and return it (call ``.stop()`` when done)."""
     return EmbeddedBroker(host, port).start()
 
 
 def connect(url: str, client_id: str, *, will: tuple[str, bytes] | None = None, keepalive: int = 60,
-            timeout: float = DEFAULT_TIMEOUT_S, loop: bool = True):
-    """A paho-mqtt client connected to the broker at ``url`` (MQTT 3.1.1, clean session).
+            timeout: float = DEFAULT_TIMEOUT_S, loop: bool = True, clean_session: bool = True,
+            manual_ack: bool = False):
+    """A paho-mqtt client connected to the broker at ``url`` (MQTT 3.1.1).
 
     ``will=(topic, payload)`` registers a last will: the broker publishes it (retained,
-    QoS 1) if the connection drops without a clean disconnect. With ``loop=True`` the
-    client's network thread is started; the call returns once the broker accepted the
-    connection, or raises ``ConnectionError``.
+    QoS 1) if the connection drops without a clean disconnect, or if it hears nothing for
+    1.5 × ``keepalive`` seconds. ``clean_session=False`` asks for a persistent session:
+    the broker keeps the subscriptions and queues QoS 1 messages while the client is away
+    (Mosquitto does; amqtt 0.12 does not for anonymous clients). ``manual_ack=True``:
+    a QoS 1 message is acknowledged only when the program calls ``client.ack(mid, qos)``
+    — after it has stored it. With ``loop=True`` the client's network thread is started;
+    the call returns once the broker accepted the connection, or raises ``ConnectionError``.
     """
     import paho.mqtt.client as mqtt
 
     host, port = parse_url(url)
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311,
-                         clean_session=True)
+                         clean_session=clean_session, manual_ack=manual_ack)
     client.max_inflight_messages_set(100)
     client.max_queued_messages_set(0)
     if will is not None:

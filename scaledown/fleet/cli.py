@@ -1,7 +1,7 @@
 """``scaledown fleet ...``: run a broker, a simulated fleet and a gateway from the shell.
 
     scaledown fleet broker --port 1883                           # amqtt on 127.0.0.1:1883 until Ctrl-C
-    scaledown fleet gateway --url mqtt://127.0.0.1:1883 --name gw0 --db fleet.db --seconds 120
+    scaledown fleet gateway --url mqtt://127.0.0.1:1883 --name gw0 --db fleet.db --seconds 120 [--durable]
     scaledown fleet simulate --url mqtt://127.0.0.1:1883 --devices 20 --gateways gw0 --seconds 60
 
 Any MQTT 3.1.1 broker works in place of the embedded one, e.g. ``mosquitto -p 1883``.
@@ -34,6 +34,9 @@ def add_parser(sub) -> None:
     g.add_argument("--name", default="gw0")
     g.add_argument("--db", default="fleet.db")
     g.add_argument("--seconds", type=float, default=None, help="stop after this long (default: until Ctrl-C)")
+    g.add_argument("--durable", action="store_true",
+                   help="persistent session, acknowledge each message only once stored (needs a broker that keeps "
+                        "sessions, e.g. Mosquitto)")
     g.set_defaults(run=gateway)
 
 
@@ -87,7 +90,7 @@ def gateway(args) -> int:
     from scaledown.fleet.device import SensorWorld
     from scaledown.fleet.gateway import Gateway
 
-    gw = Gateway(args.url, args.name, reference=SensorWorld().profile(), db=args.db)
+    gw = Gateway(args.url, args.name, reference=SensorWorld().profile(), db=args.db, durable=args.durable)
     gw.start()
     print(f"gateway {args.name} on {args.url}, storing to {args.db} (Ctrl-C to stop)", flush=True)
     seen = 0

@@ -146,7 +146,7 @@ class SimulatedDevice:
         elif self.failure == "noise":
             x = x + 10 * self.world.noise * self.rng.standard_normal(x.shape)
         prediction, confidence = self.world.predict(x)
-        self.seq += 1
+        self.seq = (self.seq + 1) % topics.SEQ_MODULUS
         self.battery = max(0.0, self.battery - self.drain_per_message)
         message = {"device": self.device_id, "seq": self.seq, "t": round(now, 3),
                    "x": [round(float(v), 4) for v in x], "pred": int(prediction[0]),
@@ -157,7 +157,7 @@ class SimulatedDevice:
 
     def heartbeat(self, now: float) -> dict:
         """One heartbeat message: alive, at time ``now``, with this much battery."""
-        self.seq += 1
+        self.seq = (self.seq + 1) % topics.SEQ_MODULUS
         self.battery = max(0.0, self.battery - self.drain_per_message)
         return {"device": self.device_id, "seq": self.seq, "t": round(now, 3), "battery": round(self.battery, 5)}
 

@@ -21,6 +21,17 @@ alert                raised when
 
 Each alert is raised once per device and kind, stored, and published to
 ``scaledown/cloud/{name}/alerts``; :class:`Cloud` collects them from every gateway.
+
+**Acknowledged means stored.** With ``durable=True`` the gateway keeps a persistent
+session (``clean_session=False``, a fixed client id), so the broker queues its messages
+while it is down, and it acknowledges each QoS 1 message only after the SQLite
+transaction that stores it has committed (``manual_ack``). A gateway killed at any
+moment therefore loses nothing the broker considers delivered: what it had not
+committed, it had not acknowledged, and the broker sends it again. Duplicates that
+this produces are removed by ``(device, seq)``, with ``seq`` followed across its
+wrap-around (:data:`~scaledown.fleet.topics.SEQ_MODULUS`). SQLite runs in WAL mode with
+``synchronous=NORMAL``: a commit survives the gateway process dying; to survive the
+gateway *machine* losing power, open it with ``synchronous="FULL"`` (an fsync per commit).
 """
 from __future__ import annotations
 
@@ -73,15 +84,20 @@ def validate(message: dict, kind: str, num_channels: int | None = None) -> str |
         v = message.get(key)
         return isinstance(v, (int, float)) and not isinstance(v, bool)
 
-    if not isinstance(message.get("seq"), int) or not number("t"):
+    seq = message.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool) or not number("t"):
         return "missing seq or t"
+    if not 0 <= seq < topics.SEQ_MODULUS:
+        return "seq outside the counter's range"
+    if not math.isfinite(message["t"]):
+        return "t is not a finite number"
     if not number("battery") or not 0.0 <= message["battery"] <= 1.0:
         return "battery missing or outside 0..1"
     if kind == "telemetry":
         x = message.get("x")
         if not isinstance(x, list) or not x or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                       for v in x):
-            return "x is not a list of numbers"
+                                                       and math.isfinite(v) for v in x):
+            return "x is not a list of finite numbers"
         if num_channels is not None and len(x) != num_channels:
             return "x has the wrong number of channels"
         if not isinstance(message.get("pred"), int) or ("label" in message and not isinstance(message["label"], int)):
@@ -99,6 +115,7 @@ class _DeviceState:
         self.battery = 1.0
         self.online = True
         self.last_t: float | None = None
+        self.last_seq: int | None = None      # the device's counter, unwrapped (0, 1, ..., 65535, 65536, ...)
 
 
 class Gateway:
@@ -122,12 +139,20 @@ class Gateway:
     """
 
     def __init__(self, url: str, name: str = "gw0", reference: ReferenceProfile | None = None, db: str = ":memory:",
-                 config: GatewayConfig | None = None, publish_alerts: bool = True):
+                 config: GatewayConfig | None = None, publish_alerts: bool = True, durable: bool = False,
+                 synchronous: str = "NORMAL"):
         self.url, self.name, self.reference = url, name, reference
         self.config = config or GatewayConfig()
-        self.publish_alerts = publish_alerts
+        self.publish_alerts, self.durable = publish_alerts, bool(durable)
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous={synchronous!r}: use 'NORMAL' (survives a crash of the gateway) or "
+                             "'FULL' (also a power cut of its machine).")
         self.db = sqlite3.connect(db, check_same_thread=False)
+        if db != ":memory:":
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA synchronous={synchronous}")
         self.db.executescript(_SCHEMA)
+        self.storage_errors = 0
         self._lock = threading.RLock()
         self.devices: dict[str, _DeviceState] = {}
         self.stored = 0
@@ -147,7 +172,8 @@ class Gateway:
         from scaledown.fleet.broker import connect
 
         subscribed = threading.Event()
-        self.client = connect(self.url, f"gateway-{self.name}", loop=False)
+        self.client = connect(self.url, f"gateway-{self.name}", loop=False, clean_session=not self.durable,
+                              manual_ack=True)
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *args: subscribed.set()
         self.client.subscribe(topics.gateway_subscription(self.name), qos=1)
@@ -175,15 +201,24 @@ class Gateway:
     # --- receiving ---------------------------------------------------------------------------
     def _on_message(self, client, userdata, msg) -> None:
         try:
-            self.handle(msg.topic, msg.payload)
+            self.handle(msg.topic, msg.payload)          # stored and committed, or counted as malformed
+        except sqlite3.Error:
+            with self._lock:
+                self.storage_errors += 1
+            return                                        # not acknowledged: the broker will send it again
         except Exception as exc:  # noqa: BLE001 - one bad message must never stop the gateway
             with self._lock:
                 self.malformed[f"error: {type(exc).__name__}"] += 1
+        if msg.qos > 0:
+            client.ack(msg.mid, msg.qos)                  # only now may the broker forget it
 
     def handle(self, topic: str, payload: bytes) -> bool:
         """Process one message as if it had arrived on ``topic``; return whether it was stored."""
         parts = topics.parse(topic)
         with self._lock:
+            if len(payload) > topics.MAX_PAYLOAD_BYTES:
+                self.malformed["too large"] += 1
+                return False
             if parts is None:
                 self.malformed["unknown topic"] += 1
                 return False
@@ -201,7 +236,7 @@ class Gateway:
                 return True
             try:
                 message = json.loads(payload)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 self.malformed["not JSON"] += 1
                 return False
             channels = self.reference.inputs.shape[1] if self.reference is not None else None
@@ -209,24 +244,39 @@ class Gateway:
             if reason is not None:
                 self.malformed[reason] += 1
                 return False
-            if not self._store(device, kind, message):
+            if message.get("device", device) != device:
+                self.malformed["device differs from its topic"] += 1
+                return False
+            seq = self._unwrap(device, message["seq"])
+            if not self._store(device, kind, message, seq):
                 self.duplicates += 1
                 return False
+            self.db.commit()                              # before the broker hears the acknowledgement
             self.stored += 1
-            if self.stored % 1000 == 0:
-                self.db.commit()
             self._detect(device, kind, message)
             return True
 
-    def _store(self, device: str, kind: str, m: dict) -> bool:
+    def _unwrap(self, device: str, seq: int) -> int:
+        """The device's counter without its wrap-around: the nearest value to the last one seen that is ≡ seq."""
+        state, modulus = self._state(device), topics.SEQ_MODULUS
+        if state.last_seq is None:
+            stored = self.db.execute("SELECT MAX(seq) FROM (SELECT seq FROM telemetry WHERE device = ? UNION ALL "
+                                     "SELECT seq FROM heartbeats WHERE device = ?)", (device, device)).fetchone()[0]
+            state.last_seq = stored if stored is not None else seq
+        ahead = (seq - state.last_seq) % modulus
+        unwrapped = state.last_seq + ahead if ahead < modulus // 2 else state.last_seq + ahead - modulus
+        state.last_seq = max(state.last_seq, unwrapped)
+        return unwrapped
+
+    def _store(self, device: str, kind: str, m: dict, seq: int) -> bool:
         try:
             if kind == "telemetry":
                 self.db.execute("INSERT INTO telemetry VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                (device, m["seq"], m["t"], m["pred"], m.get("conf"), m.get("label"), m["battery"],
+                                (device, seq, m["t"], m["pred"], m.get("conf"), m.get("label"), m["battery"],
                                  json.dumps(m["x"]), m.get("relayed_by")))
             else:
                 self.db.execute("INSERT INTO heartbeats VALUES (?, ?, ?, ?, ?)",
-                                (device, m["seq"], m["t"], m["battery"], m.get("relayed_by")))
+                                (device, seq, m["t"], m["battery"], m.get("relayed_by")))
         except sqlite3.IntegrityError:  # the same (device, seq) twice: a QoS-1 redelivery or a relayed copy
             return False
         return True
@@ -310,10 +360,20 @@ class Gateway:
         return False
 
     def query(self, sql: str, params=()) -> list[tuple]:
-        """Run a read-only SQL query on the gateway's database."""
+        """Run a read-only SQL query on the gateway's database (anything that would write is refused)."""
+        def read_only(action, *args):
+            allowed = (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION)
+            return sqlite3.SQLITE_OK if action in allowed else sqlite3.SQLITE_DENY
+
         with self._lock:
             self.db.commit()
-            return self.db.execute(sql, params).fetchall()
+            self.db.set_authorizer(read_only)
+            try:
+                return self.db.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise ValueError(f"query refused: {exc} (Gateway.query only reads).") from None
+            finally:
+                self.db.set_authorizer(None)
 
     def alerted(self, kind: str | None = None) -> set:
         """The devices with an alert (of ``kind``, or of any kind)."""

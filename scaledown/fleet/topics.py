@@ -10,12 +10,17 @@
     scaledown/cloud/{gateway}/summary              gateway → cloud    QoS 1   fleet counts (JSON)
 
 A gateway subscribes to ``scaledown/fleet/{gateway}/#``; the cloud to ``scaledown/cloud/#``.
+Every device message carries ``seq``, the device's message counter modulo
+:data:`SEQ_MODULUS`: the gateway removes duplicates (QoS 1 redeliveries, relayed copies)
+by ``(device, seq)`` and follows the counter across its wrap-around.
 A message relayed for a neighbour without a link keeps the neighbour's own topic and
 says who carried it (``"relayed_by"`` in the payload).
 """
 from __future__ import annotations
 
 ROOT = "scaledown"
+SEQ_MODULUS = 2 ** 16      # a device numbers its messages 0..65535 and wraps, as a uint16 counter on an MCU
+MAX_PAYLOAD_BYTES = 4096   # a gateway drops (and counts) any larger message unread
 DEVICE_KINDS = ("telemetry", "heartbeat", "status")
 CLOUD_KINDS = ("alerts", "summary")
 
