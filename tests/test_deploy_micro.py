@@ -162,8 +162,14 @@ def test_pytorch_and_onnx_are_refused_for_microcontrollers(tmp_path):
     with pytest.raises(DeploymentRefused, match="PyTorch models do not run on TFLite Micro"):
         create_deployment_package(torch.nn.Linear(4, 2), target="esp32s3", out=tmp_path / "x",
                                   representative_data=np.zeros((4, 4), np.float32))
+    import onnx
+    from onnx import TensorProto, helper
+
     onnx_file = tmp_path / "m.onnx"
-    onnx_file.write_bytes(b"not really onnx")
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), onnx_file)
     with pytest.raises(DeploymentRefused, match="ONNX models do not run on TFLite Micro"):
         create_deployment_package(onnx_file, target="stm32h7", out=tmp_path / "y")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pathlib
+import sys
 
 
 def add_deploy_parser(subparsers) -> None:
@@ -16,6 +17,20 @@ def add_deploy_parser(subparsers) -> None:
     p.set_defaults(run=run_deploy)
 
 
+def load_data(path):
+    """The array in a .npy file, or one sentence (ValueError); pickled objects are never loaded."""
+    import numpy as np
+
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise ValueError(f"--data {str(path)!r}: no such file; give a .npy of example inputs (N, ...).")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ValueError(f"--data {str(path)!r} is not a readable .npy array ({type(exc).__name__}); save the "
+                         "inputs with numpy.save.") from None
+
+
 def run_deploy(args) -> int:
     from scaledown.deploy import DeploymentRefused, create_deployment_package
 
@@ -25,14 +40,15 @@ def run_deploy(args) -> int:
         name = "model_" + name
     data = None
     if args.data:
-        import numpy as np
-
-        data = np.load(args.data)
+        data = load_data(args.data)
+    elif path.suffix.lower() == ".keras":
+        raise ValueError(f"{path.name} is a float Keras model: give --data FILE.npy, a few hundred example inputs "
+                         "(float32, the model's input shape), to calibrate its int8 conversion.")
     try:
         package = create_deployment_package(path, target=args.target, out=args.out, representative_data=data,
                                             name=name)
     except DeploymentRefused as refusal:
-        print(f"scaledown: refused: {refusal}")
+        print(f"scaledown: refused: {refusal}", file=sys.stderr)
         return 1
     print(package)
     return 0

@@ -123,15 +123,13 @@ def to_artefact(model, target, representative_data=None, num_calibration=300) ->
         fmt = "tflite" if model.backend == "tflite" else "onnx"
         return Artefact(pathlib.Path(model.path).read_bytes(), fmt, f"scaledown.quantize ({model.method})")
     if isinstance(model, (str, os.PathLike)):
-        path = pathlib.Path(model)
-        suffix = path.suffix.lower()
-        if suffix not in (".tflite", ".onnx", ".keras") or not path.is_file():
-            raise ValueError(f"model={str(path)!r} is not an existing .tflite, .onnx or .keras file; "
-                             f"pass {ACCEPTED}.")
-        if suffix == ".keras":
-            import keras
+        from scaledown.hardware.readers import check_model_file, load_keras_file, read_graph
 
-            return to_artefact(keras.saving.load_model(path), target, representative_data, num_calibration)
+        path = check_model_file(model, accepted=ACCEPTED)
+        suffix = path.suffix.lower()
+        if suffix == ".keras":
+            return to_artefact(load_keras_file(path), target, representative_data, num_calibration)
+        read_graph(path)  # a damaged or cut .tflite/.onnx is refused here, in one sentence, before anything is written
         return Artefact(path.read_bytes(), suffix[1:], f"the file {path.name}")
     framework = _framework(model)
     if framework is None:
@@ -145,7 +143,7 @@ def to_artefact(model, target, representative_data=None, num_calibration=300) ->
             f"representative_data=None: a float {framework} model needs a few hundred example inputs "
             "(float32, the model's input shape, e.g. x_train[:300]) to calibrate its int8 conversion; "
             "pass representative_data=..., or an already-quantized .tflite/.onnx.")
-    x = np.asarray(representative_data, np.float32)
+    x = check_representative_data(representative_data, _input_shape(model, framework))
     if framework == "keras":
         from scaledown.quantization.tensorflow import ptq_tflite
 
@@ -158,6 +156,31 @@ def to_artefact(model, target, representative_data=None, num_calibration=300) ->
         quantized = quantize(model, (x,), backend="onnxruntime", directory=folder, num_calibration=num_calibration)
         return Artefact(pathlib.Path(quantized.path).read_bytes(), "onnx",
                         "PyTorch model, int8 static quantization (ONNX Runtime, QDQ)")
+
+
+def _input_shape(model, framework):
+    """The model's input shape without the batch axis, where the framework knows it (else None)."""
+    if framework == "keras":
+        shape = getattr(model, "input_shape", None)
+        if isinstance(shape, tuple) and all(isinstance(d, int) for d in shape[1:]):
+            return tuple(shape[1:])
+    return None
+
+
+def check_representative_data(data, sample_shape=None) -> np.ndarray:
+    """``data`` as float32 ``(N, ...)``, or one sentence (ValueError) saying what is wrong and what is expected."""
+    expected = f"(N, {', '.join(map(str, sample_shape))})" if sample_shape else "(N, ...)"
+    array = np.asarray(data)
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"representative_data holds {array.dtype} values: it must be numbers, float32 {expected}.")
+    if array.ndim == 0 or len(array) == 0:
+        raise ValueError(f"representative_data holds no samples: give a few hundred inputs, float32 {expected}.")
+    if sample_shape is not None and tuple(array.shape[1:]) != tuple(sample_shape):
+        raise ValueError(f"representative_data has shape {array.shape}; the model takes {expected}.")
+    array = array.astype(np.float32)
+    if not np.all(np.isfinite(array)):
+        raise ValueError("representative_data holds NaN or infinite values; give real inputs.")
+    return array
 
 
 @contextlib.contextmanager
@@ -332,14 +355,21 @@ def staging(out: pathlib.Path):
 
     The swap is two renames on the same file system: the old package is moved
     aside, the new one moved in, then the old one deleted. A reader sees the
-    complete old package or the complete new one, never a partial one.
+    complete old package or the complete new one, never a partial one. Folders
+    made for ``out``'s parent are removed too if the build fails.
     """
+    created = [p for p in [out.parent, *out.parent.parents] if not p.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        for folder in created:  # deepest first
+            try:
+                folder.rmdir()
+            except OSError:
+                break
         raise
     replace_folder(tmp, out)
 

@@ -9,6 +9,43 @@ from pathlib import Path
 from scaledown.hardware.graph import Graph
 
 ACCEPTED = "a Keras model, a torch.nn.Module, a .tflite file (path or bytes) or a .onnx file (path or onnx.ModelProto)"
+MODEL_SUFFIXES = (".tflite", ".onnx", ".keras")
+PYTORCH_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
+
+
+def check_model_file(path, accepted: str = ACCEPTED) -> Path:
+    """``path`` as a Path if it names a non-empty .tflite, .onnx or .keras file; else one sentence (ValueError)."""
+    path = Path(path)
+    if path.suffix.lower() in PYTORCH_SUFFIXES:
+        raise ValueError(f"{str(path)!r} is a PyTorch checkpoint, which holds weights but not the network: export "
+                         "the model to ONNX (torch.onnx.export) and pass the .onnx, or pass the torch.nn.Module "
+                         "in Python.")
+    if path.is_dir():
+        raise ValueError(f"{str(path)!r} is a folder: give a model file, {accepted}.")
+    if path.suffix.lower() not in MODEL_SUFFIXES:
+        raise ValueError(f"Cannot read {str(path)!r} (a {path.suffix or 'suffix-less'} file): expected {accepted}.")
+    if not path.is_file():
+        raise ValueError(f"No file at {str(path)!r}: expected {accepted}.")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{str(path)!r} is empty (0 bytes): expected {accepted}.")
+    return path
+
+
+def load_keras_file(path):
+    """``keras.saving.load_model(path)``, or one sentence (ValueError) if the file is not a Keras model."""
+    import zipfile
+
+    path = check_model_file(path)
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"Cannot read {str(path)!r} as a Keras model: a .keras file is a zip archive and this one "
+                         "is not (damaged or cut short).")
+    import keras
+
+    try:
+        return keras.saving.load_model(path)
+    except Exception as error:  # noqa: BLE001 - Keras raises many kinds; the learner needs one sentence
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0].rstrip(".")[:200]
+        raise ValueError(f"Cannot read {str(path)!r} as a Keras model ({reason}).") from None
 
 
 def read_graph(model, input_shape=None) -> Graph:
@@ -31,15 +68,10 @@ def read_graph(model, input_shape=None) -> Graph:
     if isinstance(model, (bytes, bytearray)):
         return _read_file_content(model, "<bytes>", ".tflite")
     if isinstance(model, (str, Path)):
-        path = Path(model)
-        if path.suffix.lower() not in (".tflite", ".onnx", ".keras"):
-            raise ValueError(f"Cannot profile {str(path)!r}: expected {ACCEPTED}.")
-        if not path.is_file():
-            raise ValueError(f"No file at {str(path)!r}: expected {ACCEPTED}.")
+        path = check_model_file(model)
         if path.suffix.lower() == ".keras":
-            import keras
             from scaledown.hardware.keras_reader import read_keras
-            return read_keras(keras.saving.load_model(path), input_shape)
+            return read_keras(load_keras_file(path), input_shape)
         return _read_file_content(path.read_bytes(), str(path), path.suffix.lower())
     if "keras" in sys.modules and isinstance(model, sys.modules["keras"].Model):
         from scaledown.hardware.keras_reader import read_keras
