@@ -111,6 +111,7 @@ def test_arena_is_measured_then_given_a_margin(package):
     model_file = package.path / "samples" / "model.tflite"
     assert _runs_with(model_file, usage.minimum_bytes)  # in a child process: a too-small arena may crash TFLM
     assert not _runs_with(model_file, usage.minimum_bytes - 16)
+    assert not _runs_with(model_file, usage.minimum_bytes - 1)  # the smallest, to the byte: nothing overstated
     assert f"kTensorArenaSize = {arena['bytes']};" in (package.path / "model_settings.h").read_text()
 
 
@@ -180,3 +181,20 @@ def test_float_tflite_is_refused_for_microcontrollers(tmp_path):
     content = float_tflite(gesture_model())
     with pytest.raises(DeploymentRefused, match="full-int8"):
         create_deployment_package(content, target="nano33ble", out=tmp_path / "x")
+
+
+@pytest.mark.parametrize("name", ["wave", 'say "hi"', "back\\slash", "new\nline", "café ☕", "x??=y", "*/ int x; /*",
+                                  "\0nul", "\\101"])
+def test_class_names_become_c_string_literals_that_say_exactly_them(name):
+    import re
+
+    from scaledown.deploy.micro import _c_string
+
+    literal = _c_string(name)
+    assert literal.startswith('"') and literal.endswith('"')
+    body = literal[1:-1]
+    assert all(32 <= ord(c) < 127 for c in body) and "??" not in body
+    assert re.fullmatch(r'(?:[^"\\]|\\[0-7]{3}|\\["\\?])*', body), body  # no bare quote, no other escape
+    decoded = re.sub(rb'\\([0-7]{3}|["\\?])',  # one pass, as a C compiler reads it
+                     lambda m: bytes([int(m.group(1), 8)]) if m.group(1).isdigit() else m.group(1), body.encode())
+    assert decoded.decode("utf-8") == name

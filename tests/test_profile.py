@@ -126,3 +126,17 @@ def test_int8_qdq_onnx_profiles_with_int8_weights(tmp_path):
     floats, ints = profile(float_path, target="pi"), profile(int8_path, target="pi")
     assert ints.macs == floats.macs and "CONV_2D" in ints.ops
     assert ints.flash_bytes_by_dtype.get("int8", 0) == 8 * 9 + 8 * 14 * 14 * 4
+
+
+def test_folding_batchnorm_counts_one_bias_per_channel_in_channels_first_graphs():
+    # a PyTorch conv without bias, then BatchNorm: folding gives the conv 16 int32 biases, not one per column
+    import torch
+
+    from scaledown.hardware import read_graph
+    from scaledown.hardware.graph import int8_weight_bytes
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3, bias=False), torch.nn.BatchNorm2d(16)).eval()
+    graph = read_graph(model, input_shape=(1, 3, 32, 20))     # output (1, 16, 30, 18): columns 18, channels 16
+    conv = next(op for op in graph.ops if op.weights)
+    assert conv.weights == 16 * 3 * 3 * 3 and conv.biases == 16
+    assert int8_weight_bytes(graph) == 16 * 3 * 3 * 3 + 4 * 16

@@ -294,6 +294,16 @@ def _c_ints(values) -> str:
     return ", ".join(str(int(v)) for v in np.ravel(values))
 
 
+def _c_string(text: str) -> str:
+    """``text`` as a C string literal: UTF-8 bytes, with quotes, backslashes, '?' (trigraphs) and every
+    non-printable or non-ASCII byte written as an octal escape, so no class name can break the header."""
+    out = []
+    for byte in str(text).encode("utf-8"):
+        char = chr(byte)
+        out.append(f"\\{char}" if char in '"\\?' else char if 32 <= byte < 127 else f"\\{byte:03o}")
+    return '"' + "".join(out) + '"'
+
+
 def _settings_header(spec, preprocessing, arena_size, class_names, sample_q, expected_q, sample_raw) -> str:
     inp, outp = spec["inputs"][0], spec["outputs"][0]
     channels = inp["shape"][-1]
@@ -316,7 +326,7 @@ def _settings_header(spec, preprocessing, arena_size, class_names, sample_q, exp
         f"constexpr int kNumOutputs = {int(np.prod(outp['shape']))};",
         f"constexpr float kOutputScale = {_c_float(outp['quantization']['scale'][0])};",
         f"constexpr int kOutputZeroPoint = {outp['quantization']['zero_point'][0]};",
-        "constexpr const char* kClassNames[kNumOutputs] = {" + ", ".join(f'"{n}"' for n in names) + "};", "",
+        "constexpr const char* kClassNames[kNumOutputs] = {" + ", ".join(_c_string(n) for n in names) + "};", "",
         "// Self-test: one input, and the output the TFLite Micro interpreter gave for it on the host.",
         f"constexpr int8_t kSampleInputInt8[kInputSize] = {{{_c_ints(sample_q)}}};",
         f"constexpr int8_t kSampleExpectedInt8[kNumOutputs] = {{{_c_ints(expected_q)}}};",

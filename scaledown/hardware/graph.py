@@ -161,7 +161,9 @@ def fold_for_inference(graph: Graph) -> Graph:
         before = producer.get(op.inputs[0]) if op.inputs else None
         alone = before is not None and readers.get(op.inputs[0]) == 1 and op.inputs[0] not in graph.outputs
         if op.type == "BATCH_NORM" and alone and before.type in WEIGHTED_OPS and before.activation is None:
-            before.outputs, before.biases = op.outputs, graph.tensors[op.outputs[0]].shape[-1]
+            shape = graph.tensors[op.outputs[0]].shape   # one bias per output channel
+            channels_first = graph.format in ("onnx", "pytorch") and len(shape) > 2  # NCHW, not NHWC
+            before.outputs, before.biases = op.outputs, shape[1 if channels_first else -1]
             producer[op.outputs[0]] = before
             ops.append(Op(op.name, FOLDED, [], [], params=op.params))
         elif op.type == "BATCH_NORM":
