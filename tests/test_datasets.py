@@ -1,6 +1,7 @@
 """scaledown.datasets: shapes, dtypes, determinism, errors, and the download cache (no network)."""
 import hashlib
 import io
+import os
 import pickle
 import shutil
 import tarfile
@@ -208,3 +209,29 @@ def test_load_cifar10_limit_is_stratified(tmp_path, monkeypatch):
     _register_fake_cifar(tmp_path, monkeypatch)
     _, y_train, _, _ = load_cifar10(cache_dir=tmp_path, limit=30)
     assert np.bincount(y_train).tolist() == [3] * 10
+
+
+def test_extracted_files_changed_after_extraction_are_extracted_again(tmp_path, monkeypatch):
+    _register_fake_cifar(tmp_path, monkeypatch)
+    folder = download("cifar10", cache_dir=tmp_path)
+    original = (folder / "test_batch").read_bytes()
+    (folder / "test_batch").write_bytes(b"edited after extraction")
+    (folder / "extra_file").write_bytes(b"added")
+    assert download("cifar10", cache_dir=tmp_path) == folder      # re-extracted from the verified archive
+    assert (folder / "test_batch").read_bytes() == original and not (folder / "extra_file").exists()
+
+
+class _Boom:
+    def __reduce__(self):
+        return (os.system, ("echo pwned > pwned.txt",))
+
+
+def test_a_batch_file_that_would_run_code_is_refused(tmp_path, monkeypatch):
+    from scaledown.datasets.cifar10 import _read_batch
+
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(pickle.dumps({b"data": _Boom(), b"labels": [1]}))
+    with pytest.raises(DatasetUnavailableError, match="not a CIFAR-10 batch"):
+        _read_batch(path)
+    assert not (tmp_path / "pwned.txt").exists()

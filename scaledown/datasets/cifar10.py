@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 
 from scaledown.datasets._common import Split, cap_stratified
-from scaledown.datasets.downloads import download
+from scaledown.datasets.downloads import DatasetUnavailableError, download
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
@@ -42,9 +42,31 @@ def load_cifar10(cache_dir=None, limit=None):
     return Split(x_train, y_train, x_test, y_test)
 
 
+class _ArraysOnly(pickle.Unpickler):
+    """Unpickles only what a CIFAR-10 batch holds (dicts, lists, bytes, numbers and NumPy arrays).
+
+    Unpickling can run any code a file names; this one refuses every class but NumPy's
+    array reconstruction, so a replaced batch file cannot run code. (The extracted files are
+    also checked against the SHA-256 they had in the verified archive: ``download``.)
+    """
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+               ("numpy._core.multiarray", "scalar")}
+
+    def find_class(self, module, name):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"a CIFAR-10 batch holds no {module}.{name}; the file was not made by CIFAR-10")
+
+
 def _read_batch(path):
-    """One pickled batch -> (uint8 (N, 32, 32, 3), int64 (N,)). The archive's checksum was verified on download."""
-    with open(path, "rb") as file:
-        batch = pickle.load(file, encoding="bytes")
+    """One pickled batch -> (uint8 (N, 32, 32, 3), int64 (N,)), read with :class:`_ArraysOnly`."""
+    try:
+        with open(path, "rb") as file:
+            batch = _ArraysOnly(file, encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError) as exc:
+        raise DatasetUnavailableError(f"{path} is not a CIFAR-10 batch ({exc}); delete {path.parent} to "
+                                      "extract it again from the verified archive.") from None
     images = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     return np.ascontiguousarray(images), np.asarray(batch[b"labels"], dtype=np.int64)

@@ -8,6 +8,7 @@ to a temporary file that is renamed into place only once its checksum matches,
 so an interrupted download never looks finished.
 """
 import hashlib
+import json
 import os
 import shutil
 import tarfile
@@ -86,13 +87,31 @@ def download(name, cache_dir=None, url=None):
     source = _SOURCES[name]
     root = Path(cache_dir or default_cache_dir()) / name
     target = root / source.folder
-    if target.is_dir():
+    if target.is_dir() and _matches_manifest(target):
         return target
     archive = root / source.filename
     if not (archive.is_file() and _digest(archive, source.checksum[0]) == source.checksum[1]):
         _fetch(name, url or source.url, archive, source.checksum)
+    if target.is_dir():  # extracted before, but a file changed since: extract again from the verified archive
+        shutil.rmtree(target)
     _extract(archive, source.inside_archive, target)
     return target
+
+
+MANIFEST = ".scaledown-sha256.json"  # beside the extracted files: each one's SHA-256 when it left the archive
+
+
+def _matches_manifest(folder: Path) -> bool:
+    """Are the extracted files exactly those the verified archive held (none changed, added or removed)?"""
+    manifest = folder / MANIFEST
+    if not manifest.is_file():
+        return False
+    try:
+        expected = json.loads(manifest.read_text())
+    except ValueError:
+        return False
+    found = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and p != manifest}
+    return found == set(expected) and all(_digest(folder / f, "sha256") == d for f, d in expected.items())
 
 
 def _digest(path, algorithm):
@@ -138,6 +157,10 @@ def _extract(archive, inside_archive, target):
         with tarfile.open(archive) as tar:
             # The "data" filter (Python >= 3.10.12 / 3.11.4) refuses absolute paths and links out of scratch.
             tar.extractall(scratch, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
-        os.replace(scratch / inside_archive, target)
+        extracted = scratch / inside_archive
+        digests = {p.relative_to(extracted).as_posix(): _digest(p, "sha256")
+                   for p in sorted(extracted.rglob("*")) if p.is_file()}
+        (extracted / MANIFEST).write_text(json.dumps(digests, indent=0))
+        os.replace(extracted, target)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
