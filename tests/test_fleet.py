@@ -212,6 +212,7 @@ def test_fuzzed_telemetry_is_counted_and_dropped_never_crashing_the_gateway():
         json.dumps({**good, "x": []}).encode(), json.dumps({**good, "pred": 1.5}).encode(),
         json.dumps({**good, "t": float("nan")}).encode(), json.dumps({**good, "x": [float("inf"), 0, 0]}).encode(),
         json.dumps({**good, "device": "d2"}).encode(), b"x" * (fleet.topics.MAX_PAYLOAD_BYTES + 1),
+        json.dumps({**good, "conf": []}).encode(), json.dumps({**good, "relayed_by": 5}).encode(),
     ]
     for _ in range(1000):  # and random bytes, truncations and field swaps of a good message
         raw = bytearray(json.dumps(good).encode())
@@ -226,7 +227,7 @@ def test_fuzzed_telemetry_is_counted_and_dropped_never_crashing_the_gateway():
     topics = [topic, "scaledown/fleet/gw0/d1/unknown", "nonsense", "scaledown/fleet/gw0", "a/b/c/d/e/f"]
     stored = 0
     for i, payload in enumerate(payloads):
-        stored += gateway.handle(topics[i % len(topics)] if i >= 19 else topic, payload)  # never raises
+        stored += gateway.handle(topics[i % len(topics)] if i >= 21 else topic, payload)  # never raises
     counted = sum(gateway.malformed.values()) + gateway.duplicates + gateway.ignored + stored
     assert counted == len(payloads), (counted, len(payloads), dict(gateway.malformed))
     assert gateway.malformed["too large"] == 2 and gateway.malformed["not JSON"] >= 3  # two bombs, two ways

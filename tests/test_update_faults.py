@@ -107,46 +107,9 @@ def test_every_refusal_reason_is_documented():
 
 
 # ---------------------------------------------------------------- fuzzing
-def mutations(rng, wire: bytes, good: updates.Update, older: list, other: updates.Update, private_key,
-              attacker_key):
-    """One mutated update as bytes, and the kind of mutation."""
-    kind = rng.choice(["bit flip", "truncate", "append", "field edit", "wrong type", "swap signature",
-                       "replay", "header length", "attacker field edit"])
-    data = bytearray(wire)
-    if kind == "bit flip":
-        for _ in range(int(rng.integers(1, 4))):
-            data[int(rng.integers(0, len(data)))] ^= 1 << int(rng.integers(0, 8))
-        return bytes(data), kind
-    if kind == "truncate":
-        return bytes(data[:int(rng.integers(0, len(data)))]), kind
-    if kind == "append":
-        return bytes(data) + rng.bytes(int(rng.integers(1, 64))), kind
-    if kind == "header length":
-        field_at = 4 + 4 * int(rng.integers(0, 2))
-        data[field_at:field_at + 4] = struct.pack("<I", int(rng.integers(0, 2**32)))
-        return bytes(data), kind
-    document = json.loads(good.manifest)
-    if kind in ("field edit", "attacker field edit", "wrong type"):
-        name = str(rng.choice(sorted(document)))
-        if kind == "wrong type":
-            document[name] = [None, 1.5, "x" * 5, -7, {"a": 1}, True, []][int(rng.integers(0, 7))]
-        elif isinstance(document[name], int):
-            document[name] = int(document[name]) + int(rng.integers(1, 1000))
-        else:
-            document[name] = str(document[name])[::-1] + "0"
-        manifest = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
-        if kind == "field edit":         # the old signature, over different bytes now
-            return updates.Update(manifest, good.signature, good.payload).wire(), kind
-        key = attacker_key if kind == "attacker field edit" else None
-        if key is None:                  # a wrong type, signed by a key the device does not trust
-            key = attacker_key
-        return updates.Update(manifest, key.sign(manifest), good.payload).wire(), kind
-    if kind == "swap signature":
-        return updates.Update(good.manifest, other.signature, good.payload).wire(), kind
-    return older[int(rng.integers(0, len(older)))].wire(), kind  # replay of an older, genuinely signed version
-
-
 def test_fuzzed_updates_are_all_refused_and_the_old_model_keeps_answering(models):
+    from scaledown.updates.faults import MUTATIONS, fuzz
+
     old, new, health_check, private_key, public_key = models
     attacker_key, _ = updates.generate_keypair()
     device = updates.ABDevice(old, public_key, health_check)
@@ -157,32 +120,17 @@ def test_fuzzed_updates_are_all_refused_and_the_old_model_keeps_answering(models
         assert device.receive(update.wire()).startswith("installed")
         older.append(update)
         current = target
-    running, counter, writes = digest(device.weights()), device.counter, device.flash.operations
+    counter, writes = device.counter, device.flash.operations
     target = new if current is old else old
     good = updates.make_update(current, target, private_key, counter=4, version="1.4")
     other = updates.make_update(current, target, private_key, counter=5, version="1.5")
-    rng = np.random.default_rng(2026)
     cases = pick(full=10_000, quick=1_000)
-    tried, accepted, crashed, kinds, reasons = 0, 0, [], {}, {}
-    for _ in range(cases):
-        data, kind = mutations(rng, good.wire(), good, older, other, private_key, attacker_key)
-        if data == good.wire():
-            continue                   # a flip that flipped back, or an append of nothing: not a mutation
-        tried += 1
-        kinds[kind] = kinds.get(kind, 0) + 1
-        try:
-            answer = device.receive(data)
-        except Exception as exc:  # noqa: BLE001 - counting, then failing below
-            crashed.append(f"{kind}: {type(exc).__name__}: {exc}")
-            continue
-        accepted += answer.startswith("installed")
-        reasons[device.last_refusal] = reasons.get(device.last_refusal, 0) + 1
-        assert device.counter == counter and digest(device.weights()) == running and device.has_working_model()
-    assert tried >= 0.99 * cases and accepted == 0 and not crashed, (accepted, crashed[:5])
+    report = fuzz(device, good, cases, seed=2026, older=older, other=other, attacker_key=attacker_key)
+    assert report.tried >= 0.99 * cases and report.accepted == 0 and not report.crashed, report.crashed[:5]
+    assert report.old_model_lost == 0 and device.counter == counter
     assert device.flash.operations == writes, "a refused update wrote to flash"
-    assert set(kinds) == {"bit flip", "truncate", "append", "field edit", "wrong type", "swap signature", "replay",
-                          "header length", "attacker field edit"}
-    assert set(reasons) <= set(REASONS) and None not in reasons
+    assert set(report.by_mutation) == set(MUTATIONS)
+    assert set(report.by_reason) <= set(REASONS) and None not in report.by_reason
     assert device.receive(good.wire()).startswith("installed version 1.4")  # and the genuine one still installs
 
 
@@ -194,6 +142,16 @@ def update_and_count(old, new, health_check, private_key, public_key):
     before = device.flash.operations
     assert device.receive(wire).startswith("installed")
     return wire, device.flash.operations - before
+
+
+def test_the_power_cut_sweep_counts_every_write_and_no_brick(models):
+    from scaledown.updates.faults import power_cut_sweep
+
+    old, new, health_check, private_key, public_key = models
+    update = updates.make_update(old, new, private_key, counter=1, version="1.1")
+    report = power_cut_sweep(old, new, update, public_key, health_check)
+    assert report.tried == 2 * report.writes and report.bricked == 0
+    assert report.booted_old > 0 and report.booted_new > 0 and report.booted_old + report.booted_new == report.tried
 
 
 @pytest.mark.parametrize("torn", [False, True], ids=["cut between writes", "write left half done"])

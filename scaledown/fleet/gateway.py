@@ -102,6 +102,10 @@ def validate(message: dict, kind: str, num_channels: int | None = None) -> str |
             return "x has the wrong number of channels"
         if not isinstance(message.get("pred"), int) or ("label" in message and not isinstance(message["label"], int)):
             return "pred or label is not an integer"
+        if "conf" in message and not (number("conf") and 0.0 <= message["conf"] <= 1.0):
+            return "conf is not a number in 0..1"
+    if "relayed_by" in message and not isinstance(message["relayed_by"], str):
+        return "relayed_by is not a device name"
     return None
 
 
@@ -202,7 +206,7 @@ class Gateway:
     def _on_message(self, client, userdata, msg) -> None:
         try:
             self.handle(msg.topic, msg.payload)          # stored and committed, or counted as malformed
-        except sqlite3.Error:
+        except sqlite3.OperationalError:                  # disk full, database locked: storage failed, not the message
             with self._lock:
                 self.storage_errors += 1
             return                                        # not acknowledged: the broker will send it again
