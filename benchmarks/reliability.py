@@ -200,7 +200,7 @@ def main(argv=None) -> int:
 
     quick = scaledown.quick_mode()
     started = time.time()
-    results = update_rows(cases=scaledown.pick(full=10_000, quick=1_000), page_size=scaledown.pick(full=64, quick=256))
+    results = update_rows(cases=scaledown.pick(full=10_000, quick=1_000), page_size=scaledown.pick(full=128, quick=256))
     results["telemetry"] = telemetry_row(cases=scaledown.pick(full=10_000, quick=1_000))
     if shutil.which("mosquitto") or os.path.exists("/usr/sbin/mosquitto"):
         with fleet.MosquittoBroker() as broker:
