@@ -1,0 +1,86 @@
+"""Two real, contiguous IMU recordings for drift monitoring (chapter 7).
+
+Both ship in ``datasets/imu_streams/imu_streams.npz`` (about 240 kB), taken from the
+test data of the scikit-kinematics 0.10.4 wheel (BSD licence); loading never touches
+the network. See ``datasets/imu_streams/README.md`` for the card.
+
+- ``"xio"``: an x-io x-IMU at 256 Hz, 12,626 readings (about 49 s): rest, handling,
+  rest, then about 20 s of steady rotation, then handling again.
+- ``"xsens"``: an Xsens MTx on a lower leg at 120 Hz, 3,511 readings (about 29 s):
+  standing, then walking.
+
+Unlike the windows of a classification dataset, consecutive readings here are
+strongly autocorrelated — which is what a drift monitor on a device sees.
+"""
+import hashlib
+from typing import NamedTuple
+
+import numpy as np
+
+from scaledown.datasets._common import DATASETS_ENV_VAR, datasets_dir
+from scaledown.datasets.downloads import DatasetUnavailableError
+
+IMU_CHANNELS = ("gyro_x", "gyro_y", "gyro_z", "acc_x", "acc_y", "acc_z")
+_RELATIVE_PATH = "imu_streams/imu_streams.npz"
+_SHA256 = "2430a511caf55eae8b08c3bc962f9255b7f4f92c14e6619a3086f830a502f539"
+# name: (sample rate in Hz, the stretch of one steady activity as [start, stop) readings)
+_RECORDINGS = {"xio": (256.0, (5250, 10250)), "xsens": (120.0, (500, 3500))}
+
+
+class Recording(NamedTuple):
+    """One contiguous recording: ``readings`` (T, 6) float32 in ``IMU_CHANNELS`` order, its rate."""
+
+    readings: np.ndarray
+    sample_rate_hz: float
+    name: str
+
+
+def load_imu_stream(name="xio", segment="steady"):
+    """Load a real IMU recording, in time order, as the device produced it.
+
+    Parameters
+    ----------
+    name : {"xio", "xsens"}
+        ``"xio"`` (x-IMU, 256 Hz) is the course's stream; ``"xsens"`` (Xsens, 120 Hz,
+        another device and activity) is kept for held-out checks.
+    segment : {"steady", "all"}
+        ``"steady"``: the stretch of one activity (xio: readings 5,250–10,249, steady
+        rotation; xsens: 500–3,499, walking) — a stream with no drift in it.
+        ``"all"``: the whole recording.
+
+    Returns
+    -------
+    Recording
+        ``readings``: float32, shape (T, 6), channels gyro x, y, z then accelerometer
+        x, y, z (xio: deg/s and g; xsens: rad/s and m/s²); T = 5,000 (xio) or 3,000
+        (xsens) for ``"steady"``. ``sample_rate_hz``, ``name``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the npz is not where a clone of the repository keeps it.
+    DatasetUnavailableError
+        If the npz does not match its recorded sha256.
+    """
+    if name not in _RECORDINGS:
+        raise ValueError(f"name={name!r} is not a recording here; use one of {', '.join(map(repr, _RECORDINGS))}.")
+    if segment not in ("steady", "all"):
+        raise ValueError(f"segment={segment!r} is not supported; use 'steady' or 'all'.")
+    path = datasets_dir() / _RELATIVE_PATH
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"IMU recordings not found at {path}; clone the course repository and install it with "
+            f"`pip install -e .` (or set {DATASETS_ENV_VAR} to the folder holding {_RELATIVE_PATH})."
+        )
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != _SHA256:
+        raise DatasetUnavailableError(
+            f"{path} has sha256 {digest} instead of {_SHA256}, so it is corrupt or was changed; "
+            f"restore it with `git checkout -- datasets/{_RELATIVE_PATH}`."
+        )
+    rate, (start, stop) = _RECORDINGS[name]
+    with np.load(path) as data:
+        readings = data[name]
+    if segment == "steady":
+        readings = readings[start:stop]
+    return Recording(np.ascontiguousarray(readings), rate, name)
