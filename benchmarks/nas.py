@@ -96,7 +96,7 @@ def main():
     baseline_proxy = fitness(baseline)  # the baseline scored by the same proxy, after the search's budget
     print(f"\nbaseline {baseline.label} on the proxy: {baseline_proxy:.1%}")
     print(f"\nretraining with the same recipe ({args.epochs} epochs, "
-          f"{args.train_images or 'the whole'} training images), "
+          f"{f'{args.train_images} training images' if args.train_images else 'the whole training split'}), "
           f"{args.seeds} seed(s) each:")
     scores = {}
     for name, candidate in (("found", best), ("baseline", baseline)):
