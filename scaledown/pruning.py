@@ -652,12 +652,13 @@ def _prune_channels_torch(model, ratio, min_channels, multiple_of):
             raise ValueError(f"module {name or 'model'!r} ({type(module).__name__}) is not an nn.Sequential; "
                              "prune_channels needs a chain whose containers are all nn.Sequential.")
     leaves = [(name, m) for name, m in model.named_modules() if not list(m.children())]
-    records = []
+    records, channels = [], None   # channels: what the last convolution outputs
     for name, m in leaves:
         def tensors(**named):
             return {k: v.detach().cpu().numpy().copy() for k, v in named.items() if v is not None}
 
         if isinstance(m, nn.Conv2d):
+            channels = m.out_channels
             if m.groups == 1:
                 records.append({"kind": "conv", "name": name, "weights": tensors(weight=m.weight, bias=m.bias)})
             elif m.groups == m.in_channels == m.out_channels:
@@ -671,6 +672,11 @@ def _prune_channels_torch(model, ratio, min_channels, multiple_of):
                                                running_var=m.running_var),
                             "bn_fold": {"scale": gamma / np.sqrt(m.running_var.numpy() + m.eps)}})
         elif isinstance(m, nn.Linear):
+            if channels is not None and m.in_features != channels:
+                raise ValueError(f"module {name!r} takes {m.in_features} features from a map of {channels} channels: "
+                                 "it flattens a feature map larger than 1x1, and prune_channels supports Flatten only "
+                                 "of a 1x1 map (after global pooling).")
+            channels = None
             records.append({"kind": "dense", "name": name, "weights": tensors(weight=m.weight, bias=m.bias)})
         elif isinstance(m, (nn.ReLU, nn.ReLU6, nn.Identity, nn.Dropout, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d,
                             nn.MaxPool2d, nn.AvgPool2d, nn.Flatten, nn.Hardswish, nn.SiLU, nn.LeakyReLU)):

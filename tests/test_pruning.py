@@ -131,3 +131,20 @@ def test_prune_channels_rejects_a_flatten_of_a_feature_map_clearly():
                               keras.layers.Dense(2)])
     with pytest.raises(ValueError, match=r"flattens a \(6, 6, 4\) feature map; .*only of a 1x1 map"):
         pruning.prune_channels(model, 0.5)
+
+
+def test_torch_prune_channels_refuses_a_flatten_of_a_map_larger_than_1x1():
+    import torch
+    from torch import nn
+
+    from scaledown.pruning import prune_channels
+
+    model = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(8 * 4 * 4, 3))
+    model(torch.zeros(1, 1, 8, 8))  # the model itself is fine
+    with pytest.raises(ValueError, match="takes 128 features from a map of 8 channels"):
+        prune_channels(model, 0.5)
+    pooled = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                           nn.Flatten(), nn.Linear(8, 3))
+    pruned = prune_channels(pooled, 0.5)
+    assert pruned(torch.zeros(1, 1, 8, 8)).shape == (1, 3)
