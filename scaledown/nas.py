@@ -284,11 +284,11 @@ class Constraints:
         return self._cache[key]
 
     def _judge(self, spec: ArchitectureSpec) -> Feasibility:
-        import scaledown
+        from scaledown.hardware import profile
         from scaledown.models import build
 
         height, width, channels = spec.input_shape
-        report = scaledown.profile(build(spec, "torch"), target=self.target,
+        report = profile(build(spec, "torch"), target=self.target,
                                    input_shape=(1, channels, height, width), dtype=self.dtype)
         int8 = self.dtype == "int8"
         ram = report.int8_peak_activation_bytes if int8 else report.peak_activation_bytes

@@ -26,3 +26,15 @@ def test_quick_mode_switch(monkeypatch):
     assert scaledown.quick_mode() and scaledown.pick(full=30, quick=2) == 2
     monkeypatch.setenv("SCALEDOWN_QUICK", "0")
     assert not scaledown.quick_mode() and scaledown.pick(full=30, quick=2) == 30
+
+
+def test_the_package_layers_only_point_down():
+    # [tool.importlinter] in pyproject.toml: foundations < compress < deploy < operate < labs < cli
+    import pathlib
+    import subprocess
+    import sys
+
+    lint = pathlib.Path(sys.executable).with_name("lint-imports")
+    run = subprocess.run([str(lint), "--config", "pyproject.toml"], capture_output=True, text=True,
+                         cwd=pathlib.Path(__file__).resolve().parents[1])
+    assert run.returncode == 0 and "1 kept, 0 broken" in run.stdout, run.stdout[-3000:] + run.stderr[-2000:]

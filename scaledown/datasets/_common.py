@@ -28,9 +28,7 @@ def datasets_dir() -> Path:
     override = os.environ.get(DATASETS_ENV_VAR)
     if override:
         return Path(override)
-    import scaledown
-
-    return Path(scaledown.__file__).resolve().parents[1] / "datasets"
+    return Path(__file__).resolve().parents[2] / "datasets"   # scaledown/datasets/_common.py -> the repository
 
 
 def check_layout(layout, accepted):
