@@ -21,6 +21,7 @@ _IMPORT_NAMES = {
     "tensorflow-cpu": "tensorflow", "tf-keras": "tf_keras", "tensorflow-model-optimization": "tensorflow_model_optimization",
     "ai-edge-litert": "ai_edge_litert", "tflite-micro": "tflite_micro", "scikit-learn": "sklearn",
     "paho-mqtt": "paho.mqtt", "jupyter-book": "jupyter_book", "ipykernel": "ipykernel", "pytest-xdist": "xdist",
+    "import-linter": "importlinter",
 }
 # Needed by the notebooks themselves; the rest (book, tests, lab server) only for `make` targets.
 _ESSENTIAL = {"numpy", "scipy", "scikit-learn", "matplotlib", "tqdm", "tensorflow-cpu", "keras", "torch",
