@@ -11,13 +11,18 @@
 
 Modules: ``broker`` (embedded amqtt or an external broker by URL), ``topics`` (the
 topic layout), ``device`` (simulator and simulated clock), ``gateway`` (SQLite and
-alerts; the cloud tier), ``drift`` (PSI, KS), ``sensors`` (stuck-at, out-of-range,
+alerts; the cloud tier), ``drift`` (PSI, KS, calibrated on the reference),
+``multivariate`` (PCA reconstruction drift), ``streaming`` (river's ADWIN and
+Page-Hinkley), ``performance`` (CBPE: accuracy from confidences), ``sensors`` (stuck-at, out-of-range,
 noise), ``dashboard`` (ipywidgets + matplotlib).
 """
 from scaledown.fleet import topics  # noqa: F401
 from scaledown.fleet.broker import EmbeddedBroker, MosquittoBroker, connect, parse_url, start_broker  # noqa: F401
 from scaledown.fleet.device import Fleet, ReferenceProfile, SensorWorld, SimClock, SimulatedDevice  # noqa: F401
 from scaledown.fleet.drift import DriftDetector, categorical_psi, ks_statistic, ks_test, psi  # noqa: F401
+from scaledown.fleet.multivariate import ReconstructionDriftDetector  # noqa: F401
+from scaledown.fleet.performance import estimate_accuracy  # noqa: F401
+from scaledown.fleet.streaming import change_detector, detect_changes  # noqa: F401
 from scaledown.fleet.gateway import Cloud, Gateway, GatewayConfig, validate  # noqa: F401
 from scaledown.fleet.sensors import FAILURES, check_readings  # noqa: F401
 from scaledown.fleet.dashboard import device_status, fleet_dashboard, plot_fleet  # noqa: F401

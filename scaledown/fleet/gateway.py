@@ -69,6 +69,7 @@ class GatewayConfig:
     low_battery: float = 0.15
     drift_window: int = 60          # readings per device compared with the reference
     drift_every: int = 6            # test for drift every this many readings
+    drift_false_alarm_rate: float = 1e-4  # per window: each device is checked every drift_every readings
     accuracy_window: int = 30       # labelled readings
     min_labels: int = 20
     accuracy_drop: float = 0.25
@@ -167,7 +168,8 @@ class Gateway:
         self._raised: set = set()
         self._drift = None
         if reference is not None:
-            self._drift = DriftDetector(reference.inputs, reference.predictions, reference.num_classes)
+            self._drift = DriftDetector(reference.inputs, reference.predictions, reference.num_classes,
+                                        false_alarm_rate=self.config.drift_false_alarm_rate)
         self.client = None
 
     # --- life cycle --------------------------------------------------------------------------
