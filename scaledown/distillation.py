@@ -143,10 +143,6 @@ class HintLoss:
 
 # --- the trainer -------------------------------------------------------------------------------
 
-def _framework(model, name):
-    return framework_of(model, name)
-
-
 class KnowledgeDistillation:
     """Distil ``teacher`` into ``student`` (both Keras or both PyTorch).
 
@@ -184,7 +180,7 @@ class KnowledgeDistillation:
 
     def __init__(self, teacher, student, optimizer, distillation_loss=None, student_loss=None, *, alpha=0.1,
                  temperature=4.0, lr_scheduler=None):
-        teacher_fw, student_fw = _framework(teacher, "teacher"), _framework(student, "student")
+        teacher_fw, student_fw = framework_of(teacher, "teacher"), framework_of(student, "student")
         if teacher_fw != student_fw:
             raise ValueError(f"teacher is a {teacher_fw} model and student a {student_fw} model; "
                              "KnowledgeDistillation needs both from the same framework.")

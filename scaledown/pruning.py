@@ -120,16 +120,12 @@ def _masks_for(weights, sparsity, scope):
 
 # --- framework edge: which weights, read and write -----------------------------------------------
 
-def _framework(model):
-    return framework_of(model, "model")
-
-
 def _prunable(model, depthwise=False):
     """``{name: variable}``: kernels of Conv2D / Dense (Keras), weights of Conv2d / Linear (PyTorch).
 
     Depthwise kernels join only with ``depthwise=True``.
     """
-    if _framework(model) == "torch":
+    if framework_of(model) == "torch":
         from torch import nn
 
         return {name: module.weight for name, module in model.named_modules()
@@ -224,7 +220,7 @@ def model_sparsity(model):
 
 
 def _all_weights(model):
-    if _framework(model) == "torch":
+    if framework_of(model) == "torch":
         return [t.detach().cpu().numpy() for t in model.state_dict().values() if t.is_floating_point()]
     return [np.asarray(w) for w in model.get_weights()]
 
@@ -269,7 +265,7 @@ def compressed_size(data):
 # --- evaluation helpers (accuracy, used by sensitivity analysis) ---------------------------------
 
 def _accuracy(model, x, y):
-    if _framework(model) == "torch":
+    if framework_of(model) == "torch":
         from scaledown.training import predict_torch
 
         logits = predict_torch(model, x)
@@ -372,7 +368,7 @@ def prune_during_training(model, x, y, *, final_sparsity, epochs, initial_sparsi
     schedule = lambda step: polynomial_decay_sparsity(step, final_sparsity, begin_step, end_step,  # noqa: E731
                                                       initial_sparsity, power)
     names = list(prunable_weights(model, layers))
-    if _framework(model) == "torch":
+    if framework_of(model) == "torch":
         return _prune_train_torch(model, x, y, schedule, frequency, scope, names, epochs, batch_size,
                                   learning_rate, seed, progress, total_steps)
     return _prune_train_keras(model, x, y, schedule, frequency, scope, names, epochs, batch_size, learning_rate,
@@ -569,7 +565,7 @@ def prune_channels(model, ratio, min_channels=4, multiple_of=1):
     for name, value in (("min_channels", min_channels), ("multiple_of", multiple_of)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name}={value!r} is not valid; use a positive integer.")
-    if _framework(model) == "torch":
+    if framework_of(model) == "torch":
         return _prune_channels_torch(model, ratio, min_channels, multiple_of)
     return _prune_channels_keras(model, ratio, min_channels, multiple_of)
 
@@ -727,7 +723,7 @@ def measure_latency(model, sample, repeats=100, warmup=10, reference_kernels=Fal
     eagerly under ``torch.no_grad``. ``sample`` is one batch in the model's layout, e.g. ``x[:1]``.
     """
     sample = np.asarray(sample, np.float32)
-    if _framework(model) == "torch":
+    if framework_of(model) == "torch":
         import torch
 
         threads = torch.get_num_threads()

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scaledown.frameworks import framework_of
+
 from scaledown.hardware import get_target
 
 MANIFEST = "manifest.json"
@@ -92,15 +94,6 @@ class DeploymentPackage:
 
 # --------------------------------------------------------------------------- the model file
 
-def _framework(model) -> str | None:
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(model, torch.nn.Module):
-        return "torch"
-    if any(cls.__module__.split(".")[0] in ("keras", "tf_keras") for cls in type(model).__mro__):
-        return "keras"
-    return None
-
-
 def to_artefact(model, target, representative_data=None, num_calibration=300) -> Artefact:
     """The runtime-ready file for ``model`` on ``target``.
 
@@ -110,7 +103,7 @@ def to_artefact(model, target, representative_data=None, num_calibration=300) ->
     Files and already-quantized models pass through unchanged.
     """
     inner = getattr(model, "model", None)
-    if inner is not None and hasattr(model, "create_deployment_package") and _framework(inner):
+    if inner is not None and hasattr(model, "create_deployment_package") and framework_of(inner, required=False):
         representative_data = representative_data if representative_data is not None else \
             getattr(model, "representative_data", None)
         model = inner  # a scaledown.wrap(...) model
@@ -131,7 +124,7 @@ def to_artefact(model, target, representative_data=None, num_calibration=300) ->
             return to_artefact(load_keras_file(path), target, representative_data, num_calibration)
         read_graph(path)  # a damaged or cut .tflite/.onnx is refused here, in one sentence, before anything is written
         return Artefact(path.read_bytes(), suffix[1:], f"the file {path.name}")
-    framework = _framework(model)
+    framework = framework_of(model, required=False)
     if framework is None:
         raise ValueError(f"model is a {type(model).__name__}; pass {ACCEPTED}.")
     if framework == "torch" and target.is_microcontroller:

@@ -9,6 +9,8 @@ model's, so it trains, predicts and saves as before.
 """
 from __future__ import annotations
 
+from scaledown.frameworks import framework_of
+
 
 class DeployableModel:
     """A Keras or PyTorch model with ``create_deployment_package`` and ``profile``.
@@ -22,12 +24,10 @@ class DeployableModel:
     """
 
     def __init__(self, model, representative_data=None):
-        from scaledown.deploy.package import _framework
-
         if isinstance(model, DeployableModel):
             representative_data = model.representative_data if representative_data is None else representative_data
             model = model.model
-        if _framework(model) is None:
+        if framework_of(model, required=False) is None:
             raise ValueError(f"model is a {type(model).__name__}; scaledown.wrap takes a keras.Model or a "
                              "torch.nn.Module (files and QuantizedModels go straight to "
                              "scaledown.create_deployment_package).")
@@ -37,9 +37,7 @@ class DeployableModel:
     @property
     def framework(self) -> str:
         """``"keras"`` or ``"torch"``."""
-        from scaledown.deploy.package import _framework
-
-        return _framework(self.model)
+        return framework_of(self.model)
 
     def create_deployment_package(self, target="pi", out=None, **options):
         """Package this model for ``target``; see :func:`scaledown.create_deployment_package` for ``options``."""

@@ -22,12 +22,11 @@ TensorFlow, PyTorch, ONNX Runtime and OpenVINO are imported only when used.
 """
 import pathlib
 import shutil
-import sys
 import tempfile
-import time
 
 import numpy as np
 
+from scaledown.frameworks import framework_of
 from scaledown.quantization.analysis import layer_sensitivity, plot_layer_sensitivity, sqnr_db  # noqa: F401
 from scaledown.quantization.arithmetic import (  # noqa: F401
     dequantize,
@@ -161,16 +160,6 @@ class QuantizedModel:
         return create_deployment_package(self, target=target, out=out, **options)
 
 
-def _framework(model):
-    """``"keras"`` or ``"torch"`` from the model's class, without importing either framework."""
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(model, torch.nn.Module):
-        return "torch"
-    if any(cls.__module__.split(".")[0] in ("keras", "tf_keras") for cls in type(model).__mro__):
-        return "keras"
-    return type(model).__module__.split(".")[0] + "." + type(model).__name__
-
-
 def quantize(model, data, method="ptq", backend=None, **options):
     """Quantize a Keras or PyTorch model to int8 and export it for a real runtime.
 
@@ -199,7 +188,7 @@ def quantize(model, data, method="ptq", backend=None, **options):
     -------
     QuantizedModel
     """
-    framework = _framework(model)
+    framework = framework_of(model, required=False) or type(model).__module__.split(".")[0] + "." + type(model).__name__
     backend = DEFAULT_BACKEND.get(framework) if backend is None else backend
     if method not in SUPPORTED.get(framework, {}).get(backend, ()):
         raise ValueError(f"quantize() supports {_SUPPORTED_TEXT}; got ({framework}, {method!r} → {backend!r}).")

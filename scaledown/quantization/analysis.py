@@ -128,10 +128,9 @@ def layer_sensitivity(model, x, y=None, per_channel=False, num_bits=8):
         ``output_sqnr_db`` and, with labels, ``accuracy`` and ``accuracy_drop``.
         ``pandas.DataFrame(rows)`` shows it as a table.
     """
-    import sys
+    from scaledown.frameworks import framework_of
 
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(model, torch.nn.Module):
+    if framework_of(model) == "torch":
         from scaledown.training import predict_torch
 
         layers, predict = _torch_layers(model), (lambda: predict_torch(model, x))
