@@ -1,8 +1,13 @@
 """Drift monitoring on autocorrelated streams: the calibrated, PCA, streaming and CBPE monitors.
 
 The real stream is the x-IMU recording in ``datasets/imu_streams`` (256 Hz, windows of
-200 readings ≈ 0.8 s); the Xsens recording (120 Hz, windows of 100 ≈ 0.8 s) is held
-out: it was not looked at while the defaults were chosen.
+200 readings ≈ 0.8 s), on which the defaults were chosen. The Xsens recording (120 Hz,
+windows of 100 ≈ 0.8 s) was meant to be held out; its first run failed (two alarms in
+20 reference windows), which is why a threshold is never below the largest statistic of
+the reference's own windows, so it no longer is. The Pololu recording (about 146 Hz, at
+rest) was added afterwards and run once, unchanged: the reference and step checks pass
+on it; its windows after the reference are not clean (``acc_z`` falls by 2.6 reference
+standard deviations) and the detector flags them, as it should.
 """
 import numpy as np
 import pytest
@@ -11,7 +16,8 @@ from scaledown import fleet
 from scaledown.datasets import load_imu_stream
 
 # name: (reference readings, window readings); both ≈ 12 s of reference, 0.8 s windows
-STREAMS = {"xio": (3000, 200), "xsens": (2000, 100)}
+STREAMS = {"xio": (3000, 200), "xsens": (2000, 100), "polulu": (1100, 100)}
+DRIFT_FREE_AFTER_REFERENCE = ("xio", "xsens")
 
 
 def _ar1(n, channels, phi=0.95, seed=0):
@@ -52,10 +58,23 @@ def test_windows_cut_from_the_reference_raise_at_most_one_alarm_in_20(stream):
     assert sum(_alarms(detector, [readings[s:s + window] for s in starts])) <= 1
 
 
-def test_clean_windows_after_the_reference_raise_at_most_one_alarm_in_20(stream):
-    readings, reference_length, window, detector = stream
+@pytest.mark.parametrize("name", DRIFT_FREE_AFTER_REFERENCE)
+def test_clean_windows_after_the_reference_raise_at_most_one_alarm_in_20(name):
+    readings, reference_length, window = _stream(name)
+    detector = _detector(readings[:reference_length])
     starts = np.linspace(reference_length, len(readings) - window, 20).astype(int)
     assert sum(_alarms(detector, [readings[s:s + window] for s in starts])) <= 1
+
+
+def test_a_slow_real_drift_of_a_resting_sensor_is_flagged_on_the_channel_that_drifts():
+    readings, reference_length, window = _stream("polulu")
+    detector = _detector(readings[:reference_length])
+    after = readings[reference_length:]
+    shift = (after[:, 5].mean() - readings[:reference_length, 5].mean()) / readings[:reference_length, 5].std()
+    assert shift < -2                                                # acc_z: a tilt or a bias drift at rest
+    starts = np.linspace(reference_length, len(readings) - window, 20).astype(int)
+    evidence = [detector.check(readings[s:s + window], np.zeros(window, dtype=np.int64)) for s in starts]
+    assert all(e["inputs_drifted"] and e["channels"][5]["drifted"] for e in evidence)
 
 
 @pytest.mark.parametrize("sigmas, within", [(2.0, 3), (1.0, 10)])

@@ -19,10 +19,13 @@ def main(data_dir: Path) -> None:
     xio = np.loadtxt(data_dir / "data_xio" / "00033_CalInertialAndMag.csv", delimiter=",", skiprows=1)
     # Xsens MTx on a lower leg, 120 Hz: columns counter, acc xyz (m/s^2), gyro xyz (rad/s), mag, GPS
     xsens = np.loadtxt(data_dir / "walking_xsens_lowerLeg.txt", skiprows=5, usecols=range(1, 7))
+    # Pololu MinIMU (raw counts), about 146 Hz: columns acc xyz, gyro xyz, mag xyz, then two times (ms)
+    polulu = np.loadtxt(data_dir / "data_polulu.txt", usecols=range(6))
     np.savez_compressed(
         Path(__file__).with_name("imu_streams.npz"),
         xio=xio[:, 1:7].astype(np.float32),                                    # gyro, acc: already in order
         xsens=np.concatenate([xsens[:, 3:6], xsens[:, 0:3]], axis=1).astype(np.float32),  # reorder to gyro, acc
+        polulu=np.concatenate([polulu[:, 3:6], polulu[:, 0:3]], axis=1).astype(np.float32),
         channels=CHANNELS,
     )
 
