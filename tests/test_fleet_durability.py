@@ -132,4 +132,4 @@ def test_a_device_that_dies_silently_is_reported_offline_through_its_last_will(m
             device.send_signal(signal.SIGKILL)
             device.wait()
     print(f"silent device reported offline after {delay:.2f} s (keep-alive {keepalive} s)")
-    assert "silent" in gateway.alerted("offline") and delay <= 1.5 * keepalive + MOSQUITTO_SWEEP_S + 0.5, delay
+    assert "silent" in gateway.alerted("offline") and delay <= 1.5 * keepalive + MOSQUITTO_SWEEP_S + 1.5, delay  # 1.5 s for a loaded CI machine
