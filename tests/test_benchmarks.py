@@ -21,6 +21,7 @@ RUNS = {
     "distillation_settings": ([], ["## Validation accuracy", "best on validation"]),
     "nas": ([], ["found - baseline"]),
     "deployment": ([], ["quick mode: True"]),
+    "drift": ([], ["quick mode: True", "| calibrated |"]),
     "fleet": (["--devices", "8", "--gateways", "2", "--seconds", "3"], []),
     "reliability": ([], ["0 accepted, 0 crashed, 0 lost the old model", "| power cuts", " 0 bricked",
                          "| telemetry fuzzing", " 0 crashed, "]),
