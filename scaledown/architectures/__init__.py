@@ -1,0 +1,23 @@
+"""Deployment architectures, as small simulations you can run and change.
+
+Multi-tenancy — several models on one device or one fleet:
+
+``simulate_schedule``   one core, several models with periods and deadlines: round-robin vs priority
+``shared_arena_plan``   models that never run at the same time can share their arenas' activation memory
+``place_models``        which model on which device of a mixed fleet, under memory and latency limits
+``rollout_waves``       a fleet-wide update in groups: canary first, then growing waves
+``simulate_rollout``    what a canary saves when the new version is bad
+
+Cascades — a tiny always-on model gating a larger one:
+
+``cascade_outcome``     accuracy, escalation rate and average compute at one confidence threshold
+``cascade_sweep``       the same for many thresholds (``plot_cascade_sweep`` draws it)
+``Cascade``             run it: the large model sees only the inputs the small one is unsure of
+
+Modules: ``scheduling``, ``arena``, ``placement``, ``rollout``, ``cascades``.
+"""
+from scaledown.architectures.scheduling import POLICIES, ScheduleResult, Tenant, plot_schedule, simulate_schedule  # noqa: F401
+from scaledown.architectures.arena import ArenaPlan, shared_arena_plan  # noqa: F401
+from scaledown.architectures.placement import Placement, Workload, place_models  # noqa: F401
+from scaledown.architectures.rollout import rollout_waves, simulate_rollout  # noqa: F401
+from scaledown.architectures.cascades import Cascade, cascade_outcome, cascade_sweep, pick_threshold, plot_cascade_sweep, softmax  # noqa: F401
