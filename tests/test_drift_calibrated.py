@@ -46,6 +46,22 @@ def _stream(name):
     return readings, reference_length, window
 
 
+def test_the_recordings_load_in_time_order_with_six_channels():
+    for name, length in (("xio", 5000), ("xsens", 3000), ("polulu", 2100)):
+        recording = load_imu_stream(name)
+        assert recording.readings.shape == (length, 6) and recording.readings.dtype == np.float32
+    for name in DRIFT_FREE_AFTER_REFERENCE:   # moving sensors, in time order: each reading is near the last
+        x = load_imu_stream(name).readings.astype(np.float64)
+        lag1 = [np.corrcoef(x[:-1, c], x[1:, c])[0, 1] for c in range(6)]
+        assert min(lag1) > 0.8, lag1
+    assert load_imu_stream("xio", segment="all").readings.shape == (12626, 6)
+
+
+def test_an_unknown_recording_is_refused_with_the_names_it_knows():
+    with pytest.raises(ValueError, match="'xio'"):
+        load_imu_stream("walking")
+
+
 @pytest.fixture(scope="module", params=sorted(STREAMS))
 def stream(request):
     readings, reference_length, window = _stream(request.param)
@@ -103,7 +119,7 @@ def test_on_an_ar1_stream_the_textbook_test_alarms_and_the_calibrated_one_does_n
 
 
 def test_the_effective_sample_size_of_an_ar1_window_is_a_small_share_of_its_length():
-    # φ = 0.95: n_eff ≈ n (1 − φ) / (1 + φ) ≈ 5 for 200 readings; a window of 200 carries ~10–40
+    # φ = 0.95: 200 readings tell the KS statistic about as much as ~25 independent ones would
     detector = _detector(_ar1(4000, channels=3, phi=0.95))
     assert np.all(detector.calibration(200)["effective_sample_size"] < 50)
 

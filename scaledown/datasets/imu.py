@@ -8,7 +8,7 @@ the network. See ``datasets/imu_streams/README.md`` for the card.
   rest, then about 20 s of steady rotation, then handling again.
 - ``"xsens"``: an Xsens MTx on a lower leg at 120 Hz, 3,511 readings (about 29 s):
   standing, then walking.
-- ``"polulu"``: a Pololu MinIMU-9 (raw counts) at about 146 Hz, 3,653 readings (25 s):
+- ``"polulu"``: a Pololu MinIMU-9 v5 (raw counts) at about 146 Hz, 3,653 readings (25 s):
   at rest for 14 s, then moved.
 
 Unlike the windows of a classification dataset, consecutive readings here are
