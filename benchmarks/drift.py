@@ -25,7 +25,15 @@ Reported per detector: false alarms per 1,000 clean windows; per change, the det
 delay in windows (the first alarming window's number, counting from 1: window k ends
 150 + 50·k readings after the change) averaged over the folds that caught it, and the
 number of folds that missed it. A figure shows each statistic over time with its
-threshold and the change point. Usage::
+threshold and the change point.
+
+A second part estimates accuracy without labels (CBPE, ``fleet.estimate_accuracy``): a
+logistic model, calibrated by construction (``P(y=1|x) = σ(3x₀)``), watches ten chunks
+of 1,000 inputs that slide towards its decision boundary (a covariate shift: ``p(x)``
+changes, ``p(y|x)`` does not), then two chunks whose labels flip (a concept shift:
+``p(x)`` is unchanged, so the confidences cannot show it). It records the estimated
+and the true accuracy per chunk, and where ADWIN (on each confidence) and Page-Hinkley
+(on the mean confidence of each 100 predictions) first signal a change. Usage::
 
     .venv/bin/python benchmarks/drift.py            # two folds, writes benchmarks/results/drift.json
     SCALEDOWN_QUICK=1 .venv/bin/python benchmarks/drift.py   # one fold, one window in two
@@ -160,6 +168,68 @@ def run(quick):
     return {"setup": setup, "detectors": table}, picture
 
 
+def classifier_stream(rng, chunk=1000):
+    """Chunks ``(x, y, kind)``: ten through a covariate shift, then two with flipped labels."""
+    from sklearn.linear_model import LogisticRegression
+
+    def draw(n, squeeze=0.0):
+        x = rng.standard_normal((n, 2))
+        x[:, 0] = (x[:, 0] + rng.choice([-1.5, 1.5], n)) * (1.0 - squeeze)
+        y = (rng.random(n) < 1.0 / (1.0 + np.exp(-3.0 * x[:, 0]))).astype(np.int64)
+        return x, y
+
+    model = LogisticRegression().fit(*draw(4000))
+    chunks = [(*draw(chunk, squeeze), "covariate") for squeeze in np.linspace(0.0, 0.8, 10)]
+    chunks += [(x, 1 - y, "concept") for x, y in (draw(chunk), draw(chunk))]
+    return model, chunks
+
+
+def run_cbpe(quick):
+    rng = np.random.default_rng(1)
+    model, chunks = classifier_stream(rng, chunk=500 if quick else 1000)
+    estimated = [fleet.estimate_accuracy(model.predict_proba(x)) for x, _, _ in chunks]
+    true = [float((model.predict(x) == y).mean()) for x, y, _ in chunks]
+    confidence = np.concatenate([model.predict_proba(x).max(axis=1) for x, _, _ in chunks])
+    chunk = len(chunks[0][0])
+    adwin = fleet.detect_changes(confidence, "adwin")
+    per_window = confidence[: len(confidence) // 100 * 100].reshape(-1, 100).mean(axis=1)
+    page_hinkley = fleet.detect_changes(per_window, "page_hinkley", min_instances=10, threshold=0.5, mode="down")
+    return {"chunk": chunk, "kind": [k for _, _, k in chunks],
+            "estimated_accuracy": [round(v, 3) for v in estimated], "true_accuracy": [round(v, 3) for v in true],
+            "largest_error_covariate": round(max(abs(e - t) for e, t, (_, _, k) in zip(estimated, true, chunks)
+                                                 if k == "covariate"), 3),
+            "largest_error_concept": round(max(abs(e - t) for e, t, (_, _, k) in zip(estimated, true, chunks)
+                                               if k == "concept"), 3),
+            "adwin_first_alarm_chunk": (adwin[0] // chunk) if adwin else None,
+            "page_hinkley_first_alarm_chunk": (page_hinkley[0] * 100 // chunk) if page_hinkley else None}
+
+
+def plot_cbpe(cbpe, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    chunks = np.arange(len(cbpe["true_accuracy"]))
+    ax.plot(chunks, cbpe["true_accuracy"], "o-", label="true accuracy (labels)")
+    ax.plot(chunks, cbpe["estimated_accuracy"], "s--", label="CBPE estimate (no labels)")
+    first_concept = cbpe["kind"].index("concept")
+    ax.axvspan(first_concept - 0.5, len(chunks) - 0.5, color="0.9", label="labels flip (concept shift)")
+    for name, marker in (("adwin", "v"), ("page_hinkley", "^")):
+        at = cbpe[f"{name}_first_alarm_chunk"]
+        if at is not None:
+            ax.plot([at], [0.05], marker, ms=9, label=f"river {name} on confidence: first alarm")
+    ax.set_xlabel(f"chunk of {cbpe['chunk']} predictions (inputs slide towards the boundary)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=7, loc="center left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    print(f"figure written to {path}")
+
+
 def print_table(results):
     header = "| detector | false alarms / 1,000 clean windows | " + " | ".join(CHANGES) + " |"
     print(header)
@@ -217,10 +287,15 @@ def main(argv=None):
     print("quick mode:", quick)
     started = time.monotonic()
     results, picture = run(quick)
+    results["cbpe"] = run_cbpe(quick)
     print_table(results)
+    cbpe = results["cbpe"]
+    print(f"CBPE: largest |estimate - true accuracy| {cbpe['largest_error_covariate']} through the covariate shift, "
+          f"{cbpe['largest_error_concept']} after the labels flip")
     if not quick or args.results:   # quick mode draws the figure only beside an explicit --results file
         figure = _results.RESULTS / "drift.png" if not args.results else pathlib.Path(args.results).with_suffix(".png")
         plot(picture, results["setup"]["stride"], figure)
+        plot_cbpe(results["cbpe"], figure.with_name(figure.stem + "_cbpe.png"))
     _results.save("drift", results, path=args.results, quick=quick, seconds=time.monotonic() - started)
 
 
