@@ -7,7 +7,9 @@ format spec, so that the text and the run cannot disagree::
 
     scaledown's pruning kept {result}`compression:unstructured.scaledown.accuracy.mean:.1%` ...
 
-``{result}`NAME:KEY:FORMAT``` — ``FORMAT`` is optional (``str()`` of the value). A
+``{result}`NAME:KEY:FORMAT``` — ``FORMAT`` is optional (``str()`` of the value); a
+``null`` in the file (a figure the run did not produce, such as the delay of a change never
+detected) prints as a dash. A
 missing file or key is a build error that names both, so a renamed key cannot leave a
 hole in the text. ``{result}`NAME:command``` quotes how the file was made.
 """
@@ -58,6 +60,8 @@ def format_result(text: str) -> str:
     value = lookup(name.strip(), key.strip())
     if isinstance(value, (dict, list)):
         raise ResultError(f"{{result}}`{text}` names a group of results, not one value")
+    if value is None:   # a value the run did not produce, e.g. the delay of a change that was never detected
+        return "—"
     try:
         return format(value, fmt) if fmt else str(value)
     except (TypeError, ValueError) as exc:
