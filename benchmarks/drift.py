@@ -158,7 +158,13 @@ def run(quick):
                                          for c, d in delays[name].items()},
                        "misses": misses[name]}
     a, b = correlated_pair(readings[:REFERENCE])
-    setup = {"readings": len(readings), "reference": REFERENCE, "window": WINDOW, "stride": stride,
+    first = readings[:REFERENCE]
+    lag1 = [float(np.corrcoef(first[:-1, c], first[1:, c])[0, 1]) for c in range(first.shape[1])]
+    ess = fleet.DriftDetector(first, np.zeros(len(first), dtype=np.int64), 1).calibration(WINDOW)["effective_sample_size"]
+    setup = {"lag1_autocorrelation_min": round(min(lag1), 3), "lag1_autocorrelation_max": round(max(lag1), 3),
+             "effective_sample_size_min": round(float(np.min(ess)), 1),
+             "effective_sample_size_max": round(float(np.max(ess)), 1),
+             "readings": len(readings), "reference": REFERENCE, "window": WINDOW, "stride": stride,
              "folds": len(folds(readings, quick)), "clean_windows": clean_windows,
              "changed_channel": IMU_CHANNELS[CHANNEL],
              "correlation_pair": [IMU_CHANNELS[a], IMU_CHANNELS[b]],
