@@ -64,7 +64,11 @@ def test_torch_fit_lowers_the_loss_and_returns_a_history():
                                torch.nn.KLDivLoss(reduction="batchmean"), torch.nn.CrossEntropyLoss())
     history = kd.fit(x, y, epochs=3, batch_size=16, validation_data=(xt[:50], yt[:50]), progress=False)
     assert len(history["loss"]) == 3 and history["loss"][-1] < history["loss"][0]
-    assert 0.0 <= history["val_accuracy"][-1] <= 1.0
+    student.eval()
+    with torch.no_grad():
+        predicted = student(torch.from_numpy(xt[:50])).argmax(1).numpy()
+    assert len(history["val_accuracy"]) == 3
+    assert history["val_accuracy"][-1] == np.mean(predicted == yt[:50])  # the student's, after the last epoch
 
 
 def test_framework_losses_match_scaledown_losses():
@@ -94,6 +98,23 @@ def test_hint_loss_trains_a_regressor_between_feature_maps(framework):
     assert kd.last_losses["distillation_loss"] > 0
     channels_in = kd.regressor.kernel.shape[2] if framework == "keras" else kd.regressor.in_channels
     assert channels_in == 16
+
+
+def test_torch_hint_loss_is_the_mean_squared_error_of_the_regressed_student_features():
+    x, y, _, _ = datasets.load_digits(layout="NCHW", limit=16)
+    teacher, student = models.baseline("torch"), models.mobilenet_v1(**_student(), framework="torch")
+    kd = KnowledgeDistillation(teacher, student, torch.optim.SGD(student.parameters(), 0.0),
+                               HintLoss("block3.pointwise", "block2.pointwise"), CrossEntropyLoss())
+    kd.train_step((x, y))  # a learning rate of 0: nothing moves, so the loss can be computed again here
+    features = {}
+    for role, model, name in (("teacher", teacher, "block3.pointwise"), ("student", student, "block2.pointwise")):
+        dict(model.named_modules())[name].register_forward_hook(
+            lambda module, inputs, output, role=role: features.__setitem__(role, output))
+    teacher.eval(), student.train()  # the teacher is fixed; the student trains, BatchNorm on the batch
+    with torch.no_grad():
+        teacher(torch.from_numpy(x)), student(torch.from_numpy(x))
+        expected = ((features["teacher"] - kd.regressor(features["student"])) ** 2).mean()
+    assert kd.last_losses["distillation_loss"] == pytest.approx(float(expected), rel=1e-5)
 
 
 def test_mixing_frameworks_is_a_clear_error():

@@ -39,3 +39,20 @@ def test_fedavg_approaches_centralised_training(digits):
     assert fed["test_accuracy"][-1] > fed["test_accuracy"][0]
     assert central["test_accuracy"][-1] >= fed["test_accuracy"][-1] - 0.05
     assert all(b == fed["bytes"][0] for b in fed["bytes"])
+
+
+def test_fedavg_weights_each_client_by_its_number_of_samples(digits):
+    # Three devices of 3, 30 and 300 samples. Each holds copies of one digit, so its local SGD
+    # does not depend on the shuffling seed and we can train it again here on our own.
+    x, y, _, _ = digits
+    first = [int(np.flatnonzero(y == label)[0]) for label in (0, 1, 2)]
+    sizes = (3, 30, 300)
+    splits = [np.full(n, i) for n, i in zip(sizes, first)]
+    init = federated.init_mlp(seed=1)
+    weights, _ = federated.fedavg(x, y, splits, rounds=1, local_epochs=1, learning_rate=0.1, init=init)
+    local = [federated.train_local(init, x[s], y[s], epochs=1, learning_rate=0.1) for s in splits]
+    for name in init:
+        weighted = (3 * local[0][name] + 30 * local[1][name] + 300 * local[2][name]) / 333
+        plain = (local[0][name] + local[1][name] + local[2][name]) / 3
+        np.testing.assert_allclose(weights[name], weighted, rtol=1e-5, atol=1e-6, err_msg=name)
+        assert np.abs(weighted - plain).max() > 0.04, name  # so the check above tells the two means apart

@@ -1,4 +1,6 @@
 """Bit flips, their detection, a timing leak, and voting."""
+import types
+
 import numpy as np
 import pytest
 
@@ -41,10 +43,44 @@ def test_range_check_flags_corrupted_activations(model):
     assert robustness.range_check(corrupted, low, high).tolist() == [i == 5 for i in range(len(hidden))]
 
 
-def test_timing_attack_recovers_a_leaky_secret_but_not_a_constant_time_one():
+TICK = 2.0 ** -20  # about 1 µs, a power of two so that sums of ticks are exact in floating point
+
+
+@pytest.fixture
+def simulated_clock(monkeypatch):
+    """``robustness``'s clock, replaced by one that moves one ``TICK`` each time it is read.
+
+    On the wall clock a 0.2 ms leak drowns when other processes share the CPU (the
+    attack then picks a wrong byte now and then); here ``leaky_compare``'s per-byte busy
+    wait and the attacker's stopwatch measure exact, noise-free times.
+    """
+    clock = types.SimpleNamespace(ticks=0)
+
+    def perf_counter():
+        clock.ticks += 1
+        return clock.ticks * TICK
+
+    monkeypatch.setattr(robustness, "time", types.SimpleNamespace(perf_counter=perf_counter))
+    return clock
+
+
+def test_leaky_compare_takes_longer_the_more_leading_bytes_match(simulated_clock):
+    secret = b"7315"
+    durations = []
+    for guess in (b"0000", b"7000", b"7300", b"7310"):
+        start = simulated_clock.ticks
+        assert not robustness.leaky_compare(secret, guess, per_byte_seconds=128 * TICK)
+        durations.append(simulated_clock.ticks - start)
+    # every byte it looks at costs one busy wait: a read to start it and 128 reads until it ends
+    assert durations == [129, 2 * 129, 3 * 129, 4 * 129]
+
+
+def test_timing_attack_recovers_a_leaky_secret_but_not_a_constant_time_one(simulated_clock):
     secret = b"731"
     leaky = lambda guess: robustness.leaky_compare(secret, guess, per_byte_seconds=2e-4)  # noqa: E731
     assert robustness.timing_attack(leaky, len(secret), repeats=3) == secret
+    constant_time = lambda guess: robustness.constant_time_compare(secret, guess)  # noqa: E731
+    assert robustness.timing_attack(constant_time, len(secret), repeats=3) != secret
     assert robustness.constant_time_compare(secret, b"731") and not robustness.constant_time_compare(secret, b"730")
 
 
