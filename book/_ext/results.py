@@ -40,14 +40,26 @@ def lookup(name: str, key: str):
     data = load(name)
     if key in RUN_FIELDS:
         return data[key]
-    node = data.get("results", {})
-    for part in key.split("."):
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, dict) and part in node:
-            node = node[part]
+    try:
+        return lookup_in(data.get("results", {}), key)
+    except ResultError as exc:
+        raise ResultError(f"benchmarks/results/{name}.json {exc}") from None
+
+
+def lookup_in(node, key: str):
+    """The value at dotted ``key`` in a results tree; a part may itself hold a dot (``step_0.5sd``)."""
+    parts, i = key.split("."), 0
+    while i < len(parts):        # a key may itself hold a dot ("step_0.5sd"): take the longest that exists
+        for j in range(len(parts), i, -1):
+            part = ".".join(parts[i:j])
+            if isinstance(node, dict) and part in node:
+                node, i = node[part], j
+                break
+            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node, i = node[int(part)], j
+                break
         else:
-            raise ResultError(f"benchmarks/results/{name}.json has no result {key!r} (stopped at {part!r})")
+            raise ResultError(f"has no result {key!r} (stopped at {parts[i]!r})")
     return node
 
 
