@@ -39,8 +39,7 @@ def results_the_book_quotes(name: str) -> set:
     return keys
 
 
-@pytest.mark.parametrize("name", sorted(RUNS))
-def test_benchmark_runs_in_quick_mode(name, tmp_path):
+def run_in_quick_mode(name, tmp_path):
     arguments, expected = RUNS[name]
     env = dict(os.environ, SCALEDOWN_QUICK="1", TF_CPP_MIN_LOG_LEVEL="2", MPLBACKEND="Agg")
     written, quoted = tmp_path / f"{name}.json", results_the_book_quotes(name)
@@ -57,6 +56,19 @@ def test_benchmark_runs_in_quick_mode(name, tmp_path):
         assert record["mode"] == "quick" and record["command"].startswith(f"python benchmarks/{name}.py")
         missing = [key for key in sorted(quoted) if _lookup(record["results"], key) is MISSING]
         assert not missing, f"benchmarks/{name}.py no longer writes {missing}, which the book quotes"
+
+
+def _quick_mode_class(name):
+    def test_runs_in_quick_mode(self, tmp_path):
+        run_in_quick_mode(name, tmp_path)
+
+    return type(f"TestQuickMode_{name}", (), {"test_runs_in_quick_mode": test_runs_in_quick_mode})
+
+
+# One class per benchmark: `make test`'s workers (pytest-xdist, --dist loadscope) share a module's
+# tests out by class, so the benchmarks' quick runs, minutes each, run on both workers at once.
+for _name in sorted(RUNS):
+    globals()[f"TestQuickMode_{_name}"] = _quick_mode_class(_name)
 
 
 MISSING = object()
