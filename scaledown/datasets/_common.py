@@ -31,6 +31,27 @@ def datasets_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "datasets"   # scaledown/datasets/_common.py -> the repository
 
 
+def shipped_file(relative_path, sha256, what) -> Path:
+    """The path of a data file the repository ships, after checking it exists and has its recorded sha256."""
+    import hashlib
+
+    from scaledown.datasets.downloads import DatasetUnavailableError
+
+    path = datasets_dir() / relative_path
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{what} not found at {path}; clone the course repository and install it with "
+            f"`pip install -e .` (or set {DATASETS_ENV_VAR} to the folder holding {relative_path})."
+        )
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != sha256:
+        raise DatasetUnavailableError(
+            f"{path} has sha256 {digest} instead of {sha256}, so it is corrupt or was changed; "
+            f"restore it with `git checkout -- datasets/{relative_path}`."
+        )
+    return path
+
+
 def check_layout(layout, accepted):
     """Raise ``ValueError`` unless ``layout`` is one of ``accepted``."""
     if layout not in accepted:

@@ -14,13 +14,11 @@ the network. See ``datasets/imu_streams/README.md`` for the card.
 Unlike the windows of a classification dataset, consecutive readings here are
 strongly autocorrelated — which is what a drift monitor on a device sees.
 """
-import hashlib
 from typing import NamedTuple
 
 import numpy as np
 
-from scaledown.datasets._common import DATASETS_ENV_VAR, datasets_dir
-from scaledown.datasets.downloads import DatasetUnavailableError
+from scaledown.datasets._common import shipped_file
 
 IMU_CHANNELS = ("gyro_x", "gyro_y", "gyro_z", "acc_x", "acc_y", "acc_z")
 _RELATIVE_PATH = "imu_streams/imu_streams.npz"
@@ -70,18 +68,7 @@ def load_imu_stream(name="xio", segment="steady"):
         raise ValueError(f"name={name!r} is not a recording here; use one of {', '.join(map(repr, _RECORDINGS))}.")
     if segment not in ("steady", "all"):
         raise ValueError(f"segment={segment!r} is not supported; use 'steady' or 'all'.")
-    path = datasets_dir() / _RELATIVE_PATH
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"IMU recordings not found at {path}; clone the course repository and install it with "
-            f"`pip install -e .` (or set {DATASETS_ENV_VAR} to the folder holding {_RELATIVE_PATH})."
-        )
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != _SHA256:
-        raise DatasetUnavailableError(
-            f"{path} has sha256 {digest} instead of {_SHA256}, so it is corrupt or was changed; "
-            f"restore it with `git checkout -- datasets/{_RELATIVE_PATH}`."
-        )
+    path = shipped_file(_RELATIVE_PATH, _SHA256, "IMU recordings")
     rate, (start, stop) = _RECORDINGS[name]
     with np.load(path) as data:
         readings = data[name]

@@ -5,12 +5,10 @@ From the UEA & UCR Time Series Classification archive (Clements; Bagnall et al.
 ``datasets/basic_motions/basic_motions.npz`` (about 140 kB), so loading never
 touches the network. See ``datasets/basic_motions/README.md`` for the card.
 """
-import hashlib
 
 import numpy as np
 
-from scaledown.datasets._common import DATASETS_ENV_VAR, Split, cap_stratified, check_layout, datasets_dir
-from scaledown.datasets.downloads import DatasetUnavailableError
+from scaledown.datasets._common import Split, cap_stratified, check_layout, shipped_file
 
 MOTIONS_CLASSES = ("Standing", "Running", "Walking", "Badminton")
 _LAYOUTS = ("NTC", "NCT")
@@ -48,18 +46,7 @@ def load_motions(layout="NTC", limit=None):
         If the npz does not match its recorded sha256 (corrupt or changed).
     """
     check_layout(layout, _LAYOUTS)
-    path = datasets_dir() / _RELATIVE_PATH
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"BasicMotions data not found at {path}; clone the course repository and install it with "
-            f"`pip install -e .` (or set {DATASETS_ENV_VAR} to the folder holding {_RELATIVE_PATH})."
-        )
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != _SHA256:
-        raise DatasetUnavailableError(
-            f"{path} has sha256 {digest} instead of {_SHA256}, so it is corrupt or was changed; "
-            f"restore it with `git checkout -- datasets/{_RELATIVE_PATH}`."
-        )
+    path = shipped_file(_RELATIVE_PATH, _SHA256, "BasicMotions data")
     with np.load(path) as data:
         x_train, y_train = data["x_train"], data["y_train"]  # x: (N, 6, 100), channels first
         x_test, y_test = data["x_test"], data["y_test"]
