@@ -40,6 +40,7 @@ FLASH_ORIGIN, FLASH_BYTES = 0x0000_0000, 1024 * 1024
 RAM_ORIGIN, RAM_BYTES = 0x2000_0000, 256 * 1024
 MARKER_ADDRESS = 0x4001_F000          # chip/sd_marker.h: SD_OP_BEGIN(i) stores i here
 MARKER_PAGE = MARKER_ADDRESS & ~0xFFF
+SYSTEM_CONTROL_PAGE = 0xE000_E000     # holds CPACR (0xE000_ED88), which the startup writes to switch the FPU on
 RETURN_ADDRESS = FLASH_ORIGIN + FLASH_BYTES - 0x100   # the link register of every call: emulation stops here
 STACK_PAINT = 0xC5                    # byte the stack is painted with before a profiled run
 RAM_GARBAGE = 0xA5                    # what RAM holds at power-on in the emulator (never zero: .bss must be zeroed)
@@ -155,6 +156,7 @@ class CortexM4:
         self._uc.mem_map(FLASH_ORIGIN, FLASH_BYTES)
         self._uc.mem_map(RAM_ORIGIN, RAM_BYTES)
         self._uc.mem_map(MARKER_PAGE, 0x1000)
+        self._uc.mem_map(SYSTEM_CONTROL_PAGE, 0x1000)   # plain memory: Unicorn's M-class FPU is always on
         self._uc.mem_write(RAM_ORIGIN, bytes([RAM_GARBAGE]) * RAM_BYTES)
         for load_address, data in segments:      # what a flash programmer writes: .data only at its flash copy
             self._uc.mem_write(load_address, data)

@@ -40,7 +40,10 @@ def zig_cc(arguments: list, target: str, cwd: str | pathlib.Path | None = None, 
     command = [sys.executable, "-m", "ziglang", "cc", *TARGET_FLAGS[target], *map(str, arguments)]
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout_s)
     if result.returncode != 0:
-        raise ToolchainError(f"zig cc could not build for {target}: {first_error_line(result.stderr)}")
+        line = first_error_line(result.stderr)
+        hint = (" (the C calls a compiler runtime helper, e.g. 64-bit division or soft float; the build links "
+                "neither libc nor compiler-rt)") if "undefined symbol: __" in line else ""
+        raise ToolchainError(f"zig cc could not build for {target}: {line}{hint}.")
 
 
 def first_error_line(log: str) -> str:
