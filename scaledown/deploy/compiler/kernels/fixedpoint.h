@@ -1,0 +1,43 @@
+/* TFLite's integer arithmetic, as gemmlowp defines it.
+ *
+ * A real multiplier M (e.g. input_scale * filter_scale / output_scale) is stored as
+ * a Q31 number m in [2^30, 2^31) and a power of two: M = m / 2^31 * 2^shift.
+ * Multiplying an int32 accumulator by M is then two integer steps:
+ *   1. SaturatingRoundingDoublingHighMul(x, m) = round(x * m / 2^31)
+ *   2. RoundingDivideByPOT(y, -shift)          = round(y / 2^-shift), ties away from zero
+ * Every kernel that requantizes uses sd_multiply_by_quantized_multiplier.
+ */
+#ifndef SD_FIXEDPOINT_H
+#define SD_FIXEDPOINT_H
+
+#include <stdint.h>
+
+/* round(a * b / 2^31), saturating the one case that overflows (a = b = INT32_MIN). */
+static inline int32_t sd_saturating_rounding_doubling_high_mul(int32_t a, int32_t b) {
+    if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
+    int64_t ab = (int64_t)a * (int64_t)b;
+    int32_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+    return (int32_t)((ab + nudge) / ((int64_t)1 << 31)); /* C division truncates toward zero */
+}
+
+/* round(x / 2^exponent), ties away from zero, for 0 <= exponent <= 31. */
+static inline int32_t sd_rounding_divide_by_pot(int32_t x, int exponent) {
+    int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    int32_t remainder = x & mask;
+    int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* x * M for M = multiplier / 2^31 * 2^shift (TFLite's MultiplyByQuantizedMultiplier). */
+static inline int32_t sd_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int shift) {
+    int left_shift = shift > 0 ? shift : 0;
+    int right_shift = shift > 0 ? 0 : -shift;
+    return sd_rounding_divide_by_pot(
+        sd_saturating_rounding_doubling_high_mul((int32_t)((uint32_t)x << left_shift), multiplier), right_shift);
+}
+
+static inline int32_t sd_clamp(int32_t x, int32_t low, int32_t high) {
+    return x < low ? low : (x > high ? high : x);
+}
+
+#endif

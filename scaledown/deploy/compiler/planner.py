@@ -1,0 +1,194 @@
+"""Plan the activation memory of a graph offline: one static arena, every tensor at a fixed offset.
+
+1. **Lifetimes.** A tensor is alive from the op that writes it to the last op that reads it
+   (the model's input from the first op, its output to the last).
+2. **Sharing.** Some tensors need no memory of their own:
+   - a reshape (``RESHAPE``, ``EXPAND_DIMS``, ``SQUEEZE``) does not move a byte, so its output
+     *is* its input (zero-copy);
+   - an element-wise op (``ADD``) may write its output over an input that nobody reads later;
+   - a depthwise convolution may too (in place, as MCUNet's TinyEngine does): channel c of its
+     output only lands where channel c of its input was, so it copies that one channel to a small
+     scratch buffer (height x width bytes) before it computes it.
+   Tensors that share memory form one *buffer*, alive from the first write to the last read.
+3. **Placement**, greedy by size as TensorFlow Lite Micro's GreedyMemoryPlanner does: largest
+   buffer first, each at the lowest offset where it overlaps no placed buffer that is alive at
+   the same time.
+
+No placement can beat the **lower bound**: the most bytes alive at the same op,
+``max_i sum(size of buffers alive at op i)``. Compare ``arena_bytes`` with it.
+"""
+from dataclasses import dataclass, field
+
+from scaledown.deploy.compiler.reader import RESHAPES
+
+ALIGNMENT = 16  # bytes; every buffer starts at a multiple of this
+
+
+@dataclass
+class Buffer:
+    """A block of the arena: the tensors (by index) that share it, its size and lifetime (op positions)."""
+    name: str
+    tensors: list
+    size: int
+    first_op: int
+    last_op: int
+    offset: int = None
+
+    def alive_with(self, other):
+        return self.first_op <= other.last_op and other.first_op <= self.last_op
+
+
+@dataclass
+class MemoryPlan:
+    buffers: list
+    op_names: list                                   # one per planned op, e.g. "CONV_2D #0"
+    in_place: set = field(default_factory=set)       # op positions that write over their input
+    scratch: dict = field(default_factory=dict)      # op position -> Buffer of its scratch memory
+    offsets: dict = field(default_factory=dict)      # tensor index -> offset in the arena
+
+    @property
+    def arena_bytes(self):
+        return max((b.offset + b.size for b in self.buffers), default=0)
+
+    @property
+    def lower_bound_bytes(self):
+        return _peak_alive(self.buffers, len(self.op_names))
+
+    def to_json(self):
+        return {"arena_bytes": self.arena_bytes, "lower_bound_bytes": self.lower_bound_bytes,
+                "buffers": [{"tensor": b.name, "offset": b.offset, "size": b.size, "first_op": b.first_op,
+                             "last_op": b.last_op} for b in sorted(self.buffers, key=lambda b: (b.first_op, b.offset))],
+                "ops": self.op_names}
+
+
+def plan_memory(graph, in_place=True):
+    """Plan the arena for ``graph`` (from ``read_tflite``); ``in_place=False`` plans without in-place ops.
+
+    Returns a ``MemoryPlan``: ``arena_bytes``, ``lower_bound_bytes``, ``buffers`` (with offsets),
+    ``offsets[tensor_index]`` and, per in-place depthwise op, ``scratch[position]``.
+    """
+    ops = graph.ops
+    activations = [t for t in _activation_tensors(graph)]
+    first, last = {}, {}
+    for position, op in enumerate(ops):
+        for t in _data_inputs(op):
+            if t in activations:
+                last[t] = position
+        for t in op.outputs:
+            first.setdefault(t, position)
+    for t in graph.inputs:
+        first[t] = 0
+    for t in graph.outputs:
+        last[t] = len(ops) - 1
+
+    group = {t: t for t in activations}          # union-find: tensor -> representative
+
+    def root(t):
+        while group[t] != t:
+            t = group[t]
+        return t
+
+    def members(t):
+        return [u for u in activations if root(u) == root(t)]
+
+    plan = MemoryPlan([], [f"{op.kind} #{op.index}" for op in ops])
+    for position, op in enumerate(ops):
+        if op.kind in RESHAPES:
+            group[root(op.outputs[0])] = root(op.inputs[0])
+        elif in_place and _can_write_over_input(graph, op):
+            for t in _data_inputs(op):
+                if t in activations and max(last.get(u, first[u]) for u in members(t)) == position:
+                    group[root(op.outputs[0])] = root(t)
+                    plan.in_place.add(position)
+                    break
+
+    roots = {}
+    for t in activations:
+        roots.setdefault(root(t), []).append(t)
+    for r, tensors in roots.items():
+        tensors.sort(key=lambda t: first[t])
+        plan.buffers.append(Buffer(graph.tensors[tensors[0]].name, tensors,
+                                   max(graph.tensors[t].nbytes for t in tensors),
+                                   min(first[t] for t in tensors), max(last.get(t, first[t]) for t in tensors)))
+    for position in sorted(plan.in_place):
+        op = ops[position]
+        if op.kind == "DEPTHWISE_CONV_2D":
+            _, height, width, _ = graph.tensors[op.inputs[0]].shape
+            scratch = Buffer(f"scratch of {plan.op_names[position]}", [], height * width, position, position)
+            plan.scratch[position] = scratch
+            plan.buffers.append(scratch)
+
+    _place_greedy_by_size(plan.buffers)
+    for b in plan.buffers:
+        for t in b.tensors:
+            plan.offsets[t] = b.offset
+    return plan
+
+
+def _activation_tensors(graph):
+    """Tensors that hold run-time data: every data input or output of an op that is not a constant."""
+    seen = []
+    for op in graph.ops:
+        for t in _data_inputs(op) + op.outputs:
+            if t >= 0 and graph.tensors[t].data is None and t not in seen:
+                seen.append(t)
+    return seen
+
+
+def _data_inputs(op):
+    return [t for t in op.inputs[:1 if op.kind in RESHAPES + ("MEAN",) else len(op.inputs)] if t >= 0]
+
+
+def _can_write_over_input(graph, op):
+    if op.kind == "ADD":
+        a, b = (graph.tensors[t] for t in op.inputs[:2])
+        return a.shape == b.shape == graph.tensors[op.outputs[0]].shape
+    if op.kind == "DEPTHWISE_CONV_2D":
+        x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+        return op.options["depth_multiplier"] == 1 and x.shape[3] == y.shape[3] and y.nbytes <= x.nbytes
+    return False
+
+
+def _align(n):
+    return (n + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
+
+
+def _place_greedy_by_size(buffers):
+    """Largest first; each at the lowest aligned offset that overlaps no placed buffer alive at the same time."""
+    placed = []
+    for b in sorted(buffers, key=lambda b: (-b.size, b.first_op)):
+        offset = 0
+        for other in sorted((p for p in placed if p.alive_with(b)), key=lambda p: p.offset):
+            if offset + b.size <= other.offset:
+                break
+            offset = max(offset, _align(other.offset + other.size))
+        b.offset = offset
+        placed.append(b)
+
+
+def _peak_alive(buffers, num_ops):
+    return max((sum(b.size for b in buffers if b.first_op <= i <= b.last_op) for i in range(num_ops)), default=0)
+
+
+def draw_plan(plan, ax=None):
+    """Draw the plan: each buffer a box over its lifetime (op positions) x its addresses; the lower bound dashed."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(6, 0.45 * len(plan.op_names)), 4))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, b in enumerate(sorted(plan.buffers, key=lambda b: b.first_op)):
+        ax.add_patch(plt.Rectangle((b.first_op - 0.4, b.offset), b.last_op - b.first_op + 0.8, b.size,
+                                   facecolor=colors[i % len(colors)], edgecolor="black", alpha=0.75,
+                                   hatch="//" if b.name.startswith("scratch") else None))
+        if b.size >= 0.06 * plan.arena_bytes:
+            ax.text((b.first_op + b.last_op) / 2, b.offset + b.size / 2, f"{b.size:,}", ha="center", va="center",
+                    fontsize=7)
+    ax.axhline(plan.arena_bytes, color="black", lw=1, label=f"arena {plan.arena_bytes:,} B")
+    ax.axhline(plan.lower_bound_bytes, color="red", ls="--", lw=1, label=f"lower bound {plan.lower_bound_bytes:,} B")
+    ax.set_xlim(-0.6, len(plan.op_names) - 0.4)
+    ax.set_ylim(0, 1.08 * plan.arena_bytes)
+    ax.set_xticks(range(len(plan.op_names)), plan.op_names, rotation=90, fontsize=7)
+    ax.set_ylabel("arena offset (bytes)")
+    ax.legend(loc="upper right", fontsize=8)
+    return ax
