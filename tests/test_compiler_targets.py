@@ -1,0 +1,241 @@
+"""The compiled C on its targets: a bare-metal ELF in the emulated Cortex-M4 (Unicorn) and a module in wasmtime.
+
+First on a hand-written two-layer int8 model that obeys the compiler's contract
+(``tests/fixtures/compiler_fc``, checked against NumPy), then, once the emitter
+exists, on course models compiled by ``compile_model`` and checked bit for bit
+against the TFLite Micro interpreter. Each model is built once per module.
+"""
+import os
+import re
+
+import numpy as np
+import pytest
+
+from scaledown.deploy.compiler.cortex_m4 import CortexM4, EmulationError, build_cortex_m4
+from scaledown.deploy.compiler.elf_size import elf_size
+from scaledown.deploy.compiler.toolchain import ToolchainError
+from scaledown.deploy.compiler.wasm import WasmModel, build_wasm
+
+FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "compiler_fc")
+N_INPUTS = 100 if os.environ.get("SCALEDOWN_QUICK", "1") == "1" else 1000
+
+
+# --------------------------------------------------------------------------- the hand-written fixture in NumPy
+
+def _c_array(source: str, name: str) -> np.ndarray:
+    """The integers of ``name[...] = {...};`` in a C source."""
+    body = re.search(rf"\b{name}\[[^\]]*\]\s*=\s*\{{([^}}]*)\}}", source).group(1)
+    return np.array([int(value) for value in body.split(",")], np.int64)
+
+
+def _c_define(source: str, name: str) -> int:
+    return int(re.search(rf"#define {name} \(?(-?\d+)\)?", source).group(1))
+
+
+def _requantize(acc, multiplier, shift):
+    """TFLite's MultiplyByQuantizedMultiplier, in int64 NumPy (round half away from zero at both steps)."""
+    acc = acc * (1 << np.maximum(shift, 0))
+    product = acc * multiplier
+    nudged = product + np.where(product >= 0, 1 << 30, 1 - (1 << 30))
+    high = np.where(nudged >= 0, nudged >> 31, -((-nudged) >> 31))
+    right = np.maximum(-shift, 0)
+    mask = (1 << right) - 1
+    threshold = (mask >> 1) + (high < 0)
+    return (high >> right) + ((high & mask) > threshold)
+
+
+def fixture_reference(x_int8: np.ndarray) -> np.ndarray:
+    """The fixture's two FULLY_CONNECTED layers in NumPy, from the numbers in its model.c."""
+    source = open(os.path.join(FIXTURE, "model.c")).read()
+    x = x_int8.astype(np.int64)
+    for layer, (depth, zero_in, zero_out) in enumerate([(16, "INPUT_ZERO_POINT", "HIDDEN_ZERO_POINT"),
+                                                        (8, "HIDDEN_ZERO_POINT", "OUTPUT_ZERO_POINT")]):
+        weights = _c_array(source, f"fc{layer}_weights").reshape(-1, depth)
+        acc = (x - _c_define(source, zero_in)) @ weights.T + _c_array(source, f"fc{layer}_bias")
+        acc = _requantize(acc, _c_array(source, f"fc{layer}_multiplier"), _c_array(source, f"fc{layer}_shift"))
+        x = np.clip(acc + _c_define(source, zero_out), -128, 127)
+    return x.astype(np.int8)
+
+
+@pytest.fixture(scope="module")
+def fixture_inputs():
+    return np.random.default_rng(16).integers(-128, 128, (N_INPUTS, 16)).astype(np.int8)
+
+
+@pytest.fixture(scope="module")
+def fixture_elf(tmp_path_factory):
+    return build_cortex_m4(FIXTURE, tmp_path_factory.mktemp("fc-m4"))
+
+
+@pytest.fixture(scope="module")
+def fixture_wasm(tmp_path_factory):
+    return build_wasm(FIXTURE, tmp_path_factory.mktemp("fc-wasm"))
+
+
+def test_fixture_on_cortex_m4_equals_numpy(fixture_elf, fixture_inputs):
+    outputs = CortexM4(fixture_elf).run(fixture_inputs)
+    np.testing.assert_array_equal(outputs, fixture_reference(fixture_inputs))
+
+
+def test_fixture_in_wasmtime_equals_numpy(fixture_wasm, fixture_inputs):
+    outputs = WasmModel(fixture_wasm).run(fixture_inputs)
+    np.testing.assert_array_equal(outputs, fixture_reference(fixture_inputs))
+
+
+def test_startup_copies_data_from_flash(fixture_elf):
+    """The biases live in .data: the emulator writes only their flash copy, the startup must bring them to RAM."""
+    chip = CortexM4(fixture_elf)
+    source = open(os.path.join(FIXTURE, "model.c")).read()
+    assert np.frombuffer(chip.peek("fc0_bias", 32), "<i4").tolist() == _c_array(source, "fc0_bias").tolist()
+
+
+def test_profile_counts_instructions_per_op_and_peak_stack(fixture_elf, fixture_inputs):
+    chip = CortexM4(fixture_elf)
+    profile = chip.profile(fixture_inputs[0])
+    np.testing.assert_array_equal(profile.outputs, fixture_reference(fixture_inputs[:1])[0])
+    assert len(profile.per_op) == 2 and min(profile.per_op) > 0
+    assert sum(profile.per_op) + profile.outside_ops == profile.instructions
+    # the first layer does 16 x 8 MACs, the second 8 x 4: at least one instruction per MAC each
+    assert profile.per_op[0] > 128 and profile.per_op[1] > 32 and profile.per_op[0] > profile.per_op[1]
+    assert 0 < profile.peak_stack_bytes < 1024
+    # the hooks are gone afterwards and the results unchanged
+    np.testing.assert_array_equal(chip.run(fixture_inputs[:5]), fixture_reference(fixture_inputs[:5]))
+
+
+def test_wasm_fuel_counts_per_op(fixture_wasm, fixture_inputs):
+    model = WasmModel(fixture_wasm)
+    model.run(fixture_inputs[:1])
+    assert len(model.fuel_per_op) == 2 and min(model.fuel_per_op) > 0
+    assert sum(model.fuel_per_op) <= model.instructions
+
+
+def test_elf_size_reads_flash_and_ram(fixture_elf):
+    size = elf_size(fixture_elf, peak_stack_bytes=100)
+    weight_bytes = 8 * 16 + 4 * 8 + 4 * (8 + 4) + 4 * (8 + 4) + 8 + 4   # weights, biases, multipliers, shifts
+    assert size.flash_bytes == sum(size.sections[s] for s in (".vectors", ".text", ".rodata", ".data"))
+    assert size.flash_bytes >= weight_bytes
+    assert size.sections[".data"] == 4 * (8 + 4)                          # the two bias arrays
+    assert size.arena_bytes == 16
+    assert size.static_ram_bytes >= 16 + 16 + 4 + 48                      # arena, input, output, .data
+    assert size.ram_bytes == size.static_ram_bytes + 100
+    assert size.largest_symbols[0][1] >= size.largest_symbols[-1][1]
+
+
+def test_c_compile_error_is_one_sentence(tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "model.h").write_text(open(os.path.join(FIXTURE, "model.h")).read())
+    (broken / "model.c").write_text('#include "model.h"\nint sd_invoke(const int8_t *in, int8_t *out) '
+                                    '{ return undeclared_name; }\n')
+    with pytest.raises(ToolchainError) as error:
+        build_cortex_m4(broken, tmp_path / "out")
+    message = str(error.value)
+    assert "\n" not in message and "model.c" in message and "undeclared_name" in message
+    assert not (tmp_path / "out" / "model.elf").exists()
+    with pytest.raises(ToolchainError, match="wasm32"):
+        build_wasm(broken, tmp_path / "out")
+
+
+def test_runtime_helper_gets_a_hint(tmp_path):
+    """64-bit division needs compiler-rt, which a -nostdlib build does not link: the sentence says so."""
+    folder = tmp_path / "division"
+    folder.mkdir()
+    (folder / "model.h").write_text(open(os.path.join(FIXTURE, "model.h")).read())
+    (folder / "model.c").write_text('#include "model.h"\nvolatile int64_t d = 3;\nconst char *const sd_op_names[2];\n'
+                                    'int sd_invoke(const int8_t *in, int8_t *out) '
+                                    '{ out[0] = (int8_t)((int64_t)in[0] * 1000000007LL / d); return 0; }\n')
+    with pytest.raises(ToolchainError, match="compiler runtime helper"):
+        build_cortex_m4(folder, tmp_path / "out")
+
+
+def test_endless_loop_times_out(tmp_path):
+    folder = tmp_path / "loop"
+    folder.mkdir()
+    (folder / "model.h").write_text(open(os.path.join(FIXTURE, "model.h")).read())
+    (folder / "model.c").write_text('#include "model.h"\nconst char *const sd_op_names[2];\n'
+                                    'int sd_invoke(const int8_t *in, int8_t *out) { for (;;) out[0] = in[0]; }\n')
+    chip = CortexM4(build_cortex_m4(folder, tmp_path / "out"), timeout_s=0.5)
+    with pytest.raises(EmulationError, match="did not return"):
+        chip.run(np.zeros((1, 16), np.int8))
+
+
+# --------------------------------------------------------------------------- course models, once the emitter exists
+
+def _compile_model():
+    try:
+        from scaledown.deploy.compiler import compile_model
+    except ImportError:
+        pytest.skip("scaledown.deploy.compiler.compile_model (the emitter) is not there yet")
+    return compile_model
+
+
+def _gesture_model(classes=4):
+    """The IMU Conv1D classifier of tests/test_deploy_micro.py (100 steps x 6 channels)."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([
+        keras.Input((100, 6)),
+        keras.layers.Conv1D(8, 5, strides=2, activation="relu", bias_initializer="random_normal"),
+        keras.layers.Conv1D(16, 5, strides=2, activation="relu", bias_initializer="random_normal"),
+        keras.layers.GlobalAveragePooling1D(keepdims=True),
+        keras.layers.Conv1D(classes, 1, bias_initializer="random_normal"),
+        keras.layers.Reshape((classes,)),
+    ])
+
+
+def _digits_model():
+    """The course's digits MobileNet v1 (32 x 32 x 1, width 1.0), untrained: bit-exactness needs no training."""
+    import keras
+
+    from scaledown.models import baseline
+
+    keras.utils.set_random_seed(0)
+    return baseline()
+
+
+COURSE_MODELS = {"imu_conv1d": (_gesture_model, (100, 6), 3.0), "digits_mobilenet_v1": (_digits_model, (32, 32, 1), 1.0)}
+
+
+@pytest.fixture(scope="module", params=sorted(COURSE_MODELS))
+def course_build(request, tmp_path_factory):
+    """One course model: its int8 .tflite, the compiled C built for both targets, int8 inputs, TFLM's outputs."""
+    compile_model = _compile_model()
+    from scaledown.deploy.micro import run_tflm
+    from scaledown.hardware.graph import bytes_by_dtype, count_macs
+    from scaledown.hardware.tflite_reader import read_tflite
+    from scaledown.quantization.tensorflow import ptq_tflite
+
+    build_model, shape, spread = COURSE_MODELS[request.param]
+    rng = np.random.default_rng(0)
+    calibration = rng.normal(0, spread, (64, *shape)).astype(np.float32)
+    content = ptq_tflite(build_model(), calibration, num_samples=64)
+    folder = tmp_path_factory.mktemp(request.param)
+    compile_model(content, folder / "c")
+    x_int8 = rng.integers(-128, 128, (N_INPUTS, *shape)).astype(np.int8)
+    graph = read_tflite(content)
+    return {"name": request.param, "elf": build_cortex_m4(folder / "c", folder / "m4"),
+            "wasm": build_wasm(folder / "c", folder / "wasm"), "x": x_int8,
+            "reference": run_tflm(content, x_int8).reshape(len(x_int8), -1),
+            "macs": count_macs(graph), "weight_bytes": sum(bytes_by_dtype(graph).values())}
+
+
+def test_course_model_on_cortex_m4_is_bit_exact(course_build):
+    outputs = CortexM4(course_build["elf"]).run(course_build["x"])
+    assert (outputs != course_build["reference"]).any(axis=1).sum() == 0
+
+
+def test_course_model_in_wasmtime_is_bit_exact(course_build):
+    outputs = WasmModel(course_build["wasm"]).run(course_build["x"])
+    assert (outputs != course_build["reference"]).any(axis=1).sum() == 0
+
+
+def test_course_model_profile_and_size(course_build):
+    chip = CortexM4(course_build["elf"])
+    profile = chip.profile(course_build["x"][0])
+    np.testing.assert_array_equal(profile.outputs, course_build["reference"][0])
+    assert profile.instructions > course_build["macs"] > 0
+    assert sum(profile.per_op) + profile.outside_ops == profile.instructions and min(profile.per_op) > 0
+    size = elf_size(course_build["elf"], profile.peak_stack_bytes)
+    assert size.flash_bytes >= course_build["weight_bytes"]
+    assert 0 < size.arena_bytes <= size.static_ram_bytes < size.ram_bytes <= 256 * 1024
