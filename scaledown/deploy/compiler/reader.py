@@ -187,7 +187,7 @@ def _check(graph, name):
         if tensor.dtype != "int8":
             raise CompileError(f"{name} has a {tensor.dtype} {'input' if t in graph.inputs else 'output'} "
                                f"({tensor.name!r}); the compiler accepts full-int8 models (int8 inputs, outputs and "
-                               "activations), e.g. from scaledown.quantize(model, data).")
+                               "activations, as scaledown.quantize(model, data) writes them).")
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise CompileError(f"{name} has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; the compiler "
                            "accepts models with one input and one output.")
