@@ -6,17 +6,22 @@ exists, on course models compiled by ``compile_model`` and checked bit for bit
 against the TFLite Micro interpreter. Each model is built once per module.
 """
 import os
+import pathlib
 import re
 
 import numpy as np
 import pytest
 
-from scaledown.deploy.compiler.cortex_m4 import CortexM4, EmulationError, build_cortex_m4
+from scaledown.deploy.compiler.cortex_m4 import (
+    CortexM4,
+    EmulationError,
+    build_cortex_m4,
+)
 from scaledown.deploy.compiler.elf_size import elf_size
 from scaledown.deploy.compiler.toolchain import ToolchainError
 from scaledown.deploy.compiler.wasm import WasmModel, build_wasm
 
-FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "compiler_fc")
+FIXTURE = pathlib.Path(__file__).parent / "fixtures" / "compiler_fc"
 N_INPUTS = 100 if os.environ.get("SCALEDOWN_QUICK", "1") == "1" else 1000
 
 
@@ -46,7 +51,7 @@ def _requantize(acc, multiplier, shift):
 
 def fixture_reference(x_int8: np.ndarray) -> np.ndarray:
     """The fixture's two FULLY_CONNECTED layers in NumPy, from the numbers in its model.c."""
-    source = open(os.path.join(FIXTURE, "model.c")).read()
+    source = (FIXTURE / "model.c").read_text()
     x = x_int8.astype(np.int64)
     for layer, (depth, zero_in, zero_out) in enumerate([(16, "INPUT_ZERO_POINT", "HIDDEN_ZERO_POINT"),
                                                         (8, "HIDDEN_ZERO_POINT", "OUTPUT_ZERO_POINT")]):
@@ -85,7 +90,7 @@ def test_fixture_in_wasmtime_equals_numpy(fixture_wasm, fixture_inputs):
 def test_startup_copies_data_from_flash(fixture_elf):
     """The biases live in .data: the emulator writes only their flash copy, the startup must bring them to RAM."""
     chip = CortexM4(fixture_elf)
-    source = open(os.path.join(FIXTURE, "model.c")).read()
+    source = (FIXTURE / "model.c").read_text()
     assert np.frombuffer(chip.peek("fc0_bias", 32), "<i4").tolist() == _c_array(source, "fc0_bias").tolist()
 
 
@@ -124,7 +129,7 @@ def test_elf_size_reads_flash_and_ram(fixture_elf):
 def test_c_compile_error_is_one_sentence(tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
-    (broken / "model.h").write_text(open(os.path.join(FIXTURE, "model.h")).read())
+    (broken / "model.h").write_text((FIXTURE / "model.h").read_text())
     (broken / "model.c").write_text('#include "model.h"\nint sd_invoke(const int8_t *in, int8_t *out) '
                                     '{ return undeclared_name; }\n')
     with pytest.raises(ToolchainError) as error:
@@ -140,7 +145,7 @@ def test_runtime_helper_gets_a_hint(tmp_path):
     """64-bit division needs compiler-rt, which a -nostdlib build does not link: the sentence says so."""
     folder = tmp_path / "division"
     folder.mkdir()
-    (folder / "model.h").write_text(open(os.path.join(FIXTURE, "model.h")).read())
+    (folder / "model.h").write_text((FIXTURE / "model.h").read_text())
     (folder / "model.c").write_text('#include "model.h"\nvolatile int64_t d = 3;\nconst char *const sd_op_names[2];\n'
                                     'int sd_invoke(const int8_t *in, int8_t *out) '
                                     '{ out[0] = (int8_t)((int64_t)in[0] * 1000000007LL / d); return 0; }\n')
@@ -148,10 +153,40 @@ def test_runtime_helper_gets_a_hint(tmp_path):
         build_cortex_m4(folder, tmp_path / "out")
 
 
+def _fixture_variant(tmp_path, name, replace):
+    """A copy of the fixture with one piece of model.c replaced: ``replace`` is (old, new)."""
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "model.h").write_text((FIXTURE / "model.h").read_text())
+    source = (FIXTURE / "model.c").read_text()
+    assert replace[0] in source
+    (folder / "model.c").write_text(source.replace(*replace))
+    return folder
+
+
+def test_model_too_big_for_ram_is_one_sentence(tmp_path):
+    folder = _fixture_variant(tmp_path, "big", ("sd_arena[SD_ARENA_SIZE]", "sd_arena[300000]"))
+    with pytest.raises(ToolchainError, match=r"'\.bss' will not fit in region 'RAM'.*256 KB of RAM\)\.$"):
+        build_cortex_m4(folder, tmp_path / "out")
+
+
+def test_stack_running_into_bss_is_caught(tmp_path):
+    """Nearly all RAM in .bss and 16 KB of locals: the stack overwrites static data, and the profile says so."""
+    folder = _fixture_variant(tmp_path, "deep", ("sd_arena[SD_ARENA_SIZE]", "sd_arena[256 * 1024 - 2048]"))
+    source = (folder / "model.c").read_text().replace(
+        "    SD_OP_BEGIN(0);\n",
+        "    volatile int8_t scratch[16384];\n    for (int i = 0; i < 16384; i++) scratch[i] = (int8_t)i;\n"
+        "    SD_OP_BEGIN(0);\n")
+    (folder / "model.c").write_text(source)
+    chip = CortexM4(build_cortex_m4(folder, tmp_path / "out"))
+    with pytest.raises(EmulationError, match="stack reached the end of .bss"):
+        chip.profile(np.zeros(16, np.int8))
+
+
 def test_endless_loop_times_out(tmp_path):
     folder = tmp_path / "loop"
     folder.mkdir()
-    (folder / "model.h").write_text(open(os.path.join(FIXTURE, "model.h")).read())
+    (folder / "model.h").write_text((FIXTURE / "model.h").read_text())
     (folder / "model.c").write_text('#include "model.h"\nconst char *const sd_op_names[2];\n'
                                     'int sd_invoke(const int8_t *in, int8_t *out) { for (;;) out[0] = in[0]; }\n')
     chip = CortexM4(build_cortex_m4(folder, tmp_path / "out"), timeout_s=0.5)

@@ -167,7 +167,12 @@ class CortexM4:
     # -- one call into the program
     def _call(self, function: str) -> int:
         from unicorn import UcError
-        from unicorn.arm_const import UC_ARM_REG_LR, UC_ARM_REG_PC, UC_ARM_REG_R0, UC_ARM_REG_SP
+        from unicorn.arm_const import (
+            UC_ARM_REG_LR,
+            UC_ARM_REG_PC,
+            UC_ARM_REG_R0,
+            UC_ARM_REG_SP,
+        )
 
         uc = self._uc
         uc.reg_write(UC_ARM_REG_SP, self._initial_sp)
@@ -256,6 +261,9 @@ class CortexM4:
 
         painted = np.frombuffer(bytes(uc.mem_read(stack_bottom, stack_top - stack_bottom)), np.uint8)
         touched = np.flatnonzero(painted != STACK_PAINT)
+        if len(touched) and touched[0] < 4:
+            raise EmulationError(f"The stack reached the end of .bss (0x{stack_bottom:08x}): it may have overwritten "
+                                 "static data; the model needs more RAM than the target has.")
         peak_stack = int(stack_top - (stack_bottom + touched[0])) if len(touched) else 0
         ops = sorted(op for op in counts if op >= 0)
         number_of_ops = max(ops) if ops else 0       # the last marker is SD_OP_BEGIN(SD_NUM_OPS)

@@ -38,11 +38,15 @@ def zig_cc(arguments: list, target: str, cwd: str | pathlib.Path | None = None, 
     if target not in TARGET_FLAGS:
         raise ValueError(f"target={target!r} is not a toolchain target; use one of {sorted(TARGET_FLAGS)}.")
     command = [sys.executable, "-m", "ziglang", "cc", *TARGET_FLAGS[target], *map(str, arguments)]
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout_s)
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout_s, check=False)
     if result.returncode != 0:
         line = first_error_line(result.stderr)
-        hint = (" (the C calls a compiler runtime helper, e.g. 64-bit division or soft float; the build links "
-                "neither libc nor compiler-rt)") if "undefined symbol: __" in line else ""
+        hint = ""
+        if "undefined symbol: __" in line:
+            hint = (" (the C calls a compiler runtime helper, e.g. 64-bit division or soft float; the build links "
+                    "neither libc nor compiler-rt)")
+        elif "will not fit in region" in line:
+            hint = " (the Cortex-M4 target, like the Nano 33 BLE, has 1 MB of flash and 256 KB of RAM)"
         raise ToolchainError(f"zig cc could not build for {target}: {line}{hint}.")
 
 

@@ -12,6 +12,7 @@ bytes into memory, calls ``sd_run`` and reads the output bytes back. Each op's
 """
 from __future__ import annotations
 
+import itertools
 import pathlib
 import shutil
 import tempfile
@@ -64,7 +65,10 @@ class WasmModel:
         self._memory = exports["memory"]
         self._functions = {name: exports[name] for name in EXPORTS}
         self._store.set_fuel(FUEL)
-        call = lambda name: self._functions[name](self._store)  # noqa: E731
+
+        def call(name):
+            return self._functions[name](self._store)
+
         self.input_bytes, self.output_bytes = call("sd_input_size"), call("sd_output_size")
         self.number_of_ops = call("sd_num_ops")
         self._input_address, self._output_address = call("sd_input_address"), call("sd_output_address")
@@ -85,7 +89,7 @@ class WasmModel:
             raise RuntimeError(f"sd_invoke returned {status} in wasmtime (non-zero: the model reported an error).")
         self.instructions = FUEL - self._store.get_fuel()
         fuel = [used for _, used in self._marks]
-        self.fuel_per_op = [after - before for before, after in zip(fuel, fuel[1:])]
+        self.fuel_per_op = [after - before for before, after in itertools.pairwise(fuel)]
         out = self._memory.read(self._store, self._output_address, self._output_address + self.output_bytes)
         return np.frombuffer(bytes(out), np.int8)
 
