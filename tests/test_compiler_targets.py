@@ -5,13 +5,13 @@ First on a hand-written two-layer int8 model that obeys the compiler's contract
 exists, on course models compiled by ``compile_model`` and checked bit for bit
 against the TFLite Micro interpreter. Each model is built once per module.
 """
-import os
 import pathlib
 import re
 
 import numpy as np
 import pytest
 
+from scaledown.config import pick
 from scaledown.deploy.compiler.cortex_m4 import (
     CortexM4,
     EmulationError,
@@ -22,7 +22,7 @@ from scaledown.deploy.compiler.toolchain import ToolchainError
 from scaledown.deploy.compiler.wasm import WasmModel, build_wasm
 
 FIXTURE = pathlib.Path(__file__).parent / "fixtures" / "compiler_fc"
-N_INPUTS = 100 if os.environ.get("SCALEDOWN_QUICK", "1") == "1" else 1000
+N_INPUTS = pick(full=1000, quick=100)
 
 
 # --------------------------------------------------------------------------- the hand-written fixture in NumPy
@@ -105,6 +105,38 @@ def test_profile_counts_instructions_per_op_and_peak_stack(fixture_elf, fixture_
     assert 0 < profile.peak_stack_bytes < 1024
     # the hooks are gone afterwards and the results unchanged
     np.testing.assert_array_equal(chip.run(fixture_inputs[:5]), fixture_reference(fixture_inputs[:5]))
+
+
+def test_block_counts_equal_a_hook_on_every_instruction(fixture_elf, fixture_inputs):
+    """Unicorn's per-instruction hook (slow) skips the IT-block instructions whose condition fails (a Cortex-M4
+    still spends a cycle on each); with those added it gives the block count."""
+    from collections import Counter
+
+    from unicorn import UC_HOOK_CODE
+
+    from scaledown.deploy.compiler.cortex_m4 import _is_32bit_thumb
+
+    chip = CortexM4(fixture_elf)
+    profile = chip.profile(fixture_inputs[0])
+    executed, uc = Counter(), chip._uc
+    hook = uc.hook_add(UC_HOOK_CODE, lambda uc, address, size, _: executed.update([address]))
+    uc.ctl_flush_tb()
+    chip.run(fixture_inputs[:1])
+    uc.hook_del(hook)
+
+    def halfword(address):
+        return int.from_bytes(uc.mem_read(address, 2), "little")
+
+    skipped = 0
+    for address, times in list(executed.items()):
+        first = halfword(address)
+        if (first & 0xFF00) != 0xBF00 or not first & 0xF:       # not an IT instruction
+            continue
+        mask, following = first & 0xF, address + 2
+        for _ in range(4 - (mask & -mask).bit_length() + 1):   # IT covers 1 to 4 instructions
+            skipped += times - executed.get(following, 0)
+            following += 4 if _is_32bit_thumb(halfword(following)) else 2
+    assert skipped > 0 and profile.instructions == sum(executed.values()) + skipped
 
 
 def test_wasm_fuel_counts_per_op(fixture_wasm, fixture_inputs):

@@ -219,8 +219,9 @@ class CortexM4:
     def profile(self, sample: np.ndarray) -> Profile:
         """Run one input counting instructions (total and per op) and the peak stack; see :class:`Profile`.
 
-        Counted per block: every instruction of a block that starts executing, ``IT`` included
-        (Unicorn's per-instruction hook skips ``IT``; a block hook does not).
+        Counted per block: every instruction of a block that starts executing, including those of
+        an ``IT`` block whose condition fails (a Cortex-M4 spends a cycle on each; Unicorn's
+        per-instruction hook would skip them, and call Python once per instruction).
         """
         from unicorn import UC_HOOK_BLOCK, UC_HOOK_MEM_WRITE
         from unicorn.arm_const import UC_ARM_REG_PC
