@@ -210,3 +210,20 @@ def test_float_model_is_refused(tmp_path):
 @pytest.mark.parametrize("content", [b"", b"not a model at all", b"\x1c\x00\x00\x00TFL3" + bytes(40)])
 def test_corrupt_file_is_refused(content, tmp_path):
     _refused(content, tmp_path, "tflite")
+
+
+def test_mean_with_the_same_scale_in_and_out_is_bit_exact(gesture_tflite, tmp_path):
+    """MEAN when the scale and zero point in and out are equal (the converter never writes that, so the
+    gesture model's MEAN output quantization is rewritten in the flatbuffer): TFLite Micro still rescales
+    (rounding), where a plain sum / count would truncate and differ on about 1 output in 4."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    content = bytearray(gesture_tflite)
+    subgraph = schema.Model.GetRootAs(content, 0).Subgraphs(0)
+    mean = next(op for op in read_tflite(bytes(content)).ops if op.kind == "MEAN")
+    source, target = (subgraph.Tensors(mean.inputs[0]).Quantization(),
+                      subgraph.Tensors(mean.outputs[0]).Quantization())
+    target.ScaleAsNumpy()[:] = source.ScaleAsNumpy()           # views into the bytearray: written in place
+    target.ZeroPointAsNumpy()[:] = source.ZeroPointAsNumpy()
+    _, mismatches, _ = _compile_and_compare(bytes(content), tmp_path / "m")
+    assert mismatches == 0

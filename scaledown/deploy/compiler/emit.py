@@ -64,7 +64,7 @@ def activation_range(activation, scale, zero_point):
     return low, high
 
 
-def _same_padding(stride, dilation, in_size, filter_size, padding):
+def _output_size_and_padding(stride, dilation, in_size, filter_size, padding):
     effective = (filter_size - 1) * dilation + 1
     out = (in_size + stride - 1) // stride if padding == "SAME" else (in_size + stride - effective) // stride
     return out, max(0, ((out - 1) * stride + effective - in_size) // 2)
@@ -127,8 +127,8 @@ class _Emitter:
         out_h, out_w, out_c = _spatial(y.shape)
         k_h, k_w = (w.shape[1], w.shape[2])
         (stride_h, stride_w), (dil_h, dil_w) = op.options["stride"], op.options["dilation"]
-        computed_h, pad_top = _same_padding(stride_h, dil_h, in_h, k_h, op.options["padding"])
-        computed_w, pad_left = _same_padding(stride_w, dil_w, in_w, k_w, op.options["padding"])
+        computed_h, pad_top = _output_size_and_padding(stride_h, dil_h, in_h, k_h, op.options["padding"])
+        computed_w, pad_left = _output_size_and_padding(stride_w, dil_w, in_w, k_w, op.options["padding"])
         if (computed_h, computed_w) != (out_h, out_w):
             raise CompileError(f"{op.kind} #{op.index}: its output is {out_h}x{out_w} but its options give "
                                f"{computed_h}x{computed_w}; the file is inconsistent.")
@@ -203,8 +203,8 @@ class _Emitter:
         in_h, in_w, channels = _spatial(x.shape)
         out_h, out_w, _ = _spatial(y.shape)
         (stride_h, stride_w), (filter_h, filter_w) = op.options["stride"], op.options["filter"]
-        _, pad_top = _same_padding(stride_h, 1, in_h, filter_h, op.options["padding"])
-        _, pad_left = _same_padding(stride_w, 1, in_w, filter_w, op.options["padding"])
+        _, pad_top = _output_size_and_padding(stride_h, 1, in_h, filter_h, op.options["padding"])
+        _, pad_left = _output_size_and_padding(stride_w, 1, in_w, filter_w, op.options["padding"])
         if x.scale != y.scale or x.zero_point != y.zero_point:
             raise CompileError(f"{op.kind} #{op.index} changes the quantization; the compiler (like TFLite) accepts "
                                "pooling with the same scale and zero point in and out.")
@@ -230,13 +230,11 @@ class _Emitter:
         outer = int(np.prod(x.shape[:axes[0]]))
         reduced = int(np.prod([x.shape[a] for a in axes]))
         inner = int(np.prod(x.shape[axes[-1] + 1:]))
-        same = x.zero_point == y.zero_point and np.float32(x.scale) == np.float32(y.scale)
         multiplier, shift = quantize_multiplier(float(x.scale) / float(y.scale))
-        if not same:  # fold 1/count into the multiplier, exactly as TFLite's QuantizedMeanOrSum
-            k = min(reduced.bit_length() - 1, 32, 31 + shift)
-            multiplier, shift = (multiplier << k) // reduced, shift - k
+        k = min(reduced.bit_length() - 1, 32, 31 + shift)   # fold 1/count in, as TFLite's QuantizedMeanOrSum
+        multiplier, shift = (multiplier << k) // reduced, shift - k
         self.params.append(_c_struct("sd_mean_params", label, dict(
-            outer=outer, reduced=reduced, inner=inner, same_quantization=int(same),
+            outer=outer, reduced=reduced, inner=inner,
             input_zero_point=x.zero_point, output_zero_point=y.zero_point, multiplier=multiplier, shift=shift)))
         return f"sd_mean(&{label}, {self.pointer(op.inputs[0])}, {self.pointer(op.outputs[0])})"
 

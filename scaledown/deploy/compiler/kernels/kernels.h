@@ -47,7 +47,6 @@ typedef struct {
 
 typedef struct {
     int outer, reduced, inner;       /* input viewed as [outer][reduced][inner]; output [outer][inner] */
-    int same_quantization;           /* 1: output = sum / count, truncated (TFLite Micro's path) */
     int32_t input_zero_point, output_zero_point, multiplier;
     int shift;
 } sd_mean_params;
