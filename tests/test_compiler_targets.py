@@ -87,9 +87,11 @@ def test_fixture_in_wasmtime_equals_numpy(fixture_wasm, fixture_inputs):
     np.testing.assert_array_equal(outputs, fixture_reference(fixture_inputs))
 
 
-def test_startup_copies_data_from_flash(fixture_elf):
-    """The biases live in .data: the emulator writes only their flash copy, the startup must bring them to RAM."""
+def test_startup_copies_data_and_zeroes_bss(fixture_elf):
+    """The biases live in .data: the emulator writes only their flash copy, the startup must bring them to RAM;
+    RAM starts as garbage (0xA5), the startup must zero .bss (the arena)."""
     chip = CortexM4(fixture_elf)
+    assert chip.peek("sd_arena", 16) == bytes(16)
     source = (FIXTURE / "model.c").read_text()
     assert np.frombuffer(chip.peek("fc0_bias", 32), "<i4").tolist() == _c_array(source, "fc0_bias").tolist()
 
@@ -293,8 +295,10 @@ def test_course_model_on_cortex_m4_is_bit_exact(course_build):
 
 
 def test_course_model_in_wasmtime_is_bit_exact(course_build):
-    outputs = WasmModel(course_build["wasm"]).run(course_build["x"])
+    model = WasmModel(course_build["wasm"])
+    outputs = model.run(course_build["x"])
     assert (outputs != course_build["reference"]).any(axis=1).sum() == 0
+    assert len(model.fuel_per_op) == model.number_of_ops and model.instructions > course_build["macs"]
 
 
 def test_course_model_profile_and_size(course_build):
