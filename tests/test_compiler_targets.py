@@ -160,6 +160,18 @@ def test_elf_size_reads_flash_and_ram(fixture_elf):
     assert size.largest_symbols[0][1] >= size.largest_symbols[-1][1]
 
 
+def test_fpu_detected_only_in_code_with_vfp_instructions(fixture_elf, tmp_path):
+    """int8 kernels need no FPU (the startup leaves it off); float code built with the FPU on holds VFP instructions."""
+    from scaledown.deploy.compiler.cortex_m4 import uses_fpu
+    from scaledown.deploy.compiler.toolchain import zig_cc
+
+    source = tmp_path / "scale.c"
+    source.write_text("float scale(float x) { return x * 1.5f; }\nvoid Reset_Handler(void) {}\n")
+    zig_cc([source, "-mcpu=cortex_m4+vfp4d16sp", "-Wl,--entry=Reset_Handler", "-Wl,-u,scale",
+            "-o", tmp_path / "scale.elf"], target="cortex-m4")
+    assert uses_fpu(tmp_path / "scale.elf") and not uses_fpu(fixture_elf)
+
+
 def test_c_compile_error_is_one_sentence(tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
