@@ -130,10 +130,11 @@ def test_each_supported_op_is_bit_exact_with_tflite_micro(single_op, tmp_path):
 # --------------------------------------------------------------------------- memory
 
 def _assert_plan_is_valid(plan):
-    for i, a in enumerate(plan.buffers):
-        for b in plan.buffers[i + 1:]:
-            if a.alive_with(b):
-                assert a.offset + a.size <= b.offset or b.offset + b.size <= a.offset, (a, b)
+    """At every op, the bytes of the buffers alive then are disjoint and inside the arena."""
+    for op in range(len(plan.op_names)):
+        spans = sorted((b.offset, b.offset + b.size_at(op)) for b in plan.buffers if b.size_at(op))
+        assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:])), (op, spans)
+        assert spans[-1][1] <= plan.arena_bytes
     assert plan.lower_bound_bytes <= plan.arena_bytes
 
 

@@ -46,7 +46,7 @@ def compile_model(tflite_bytes, out_dir, in_place=True, name="model.tflite") -> 
         Written whole or not at all: the files go to a temporary folder beside it, renamed at the end
         (an existing folder is replaced).
     in_place : bool
-        Let element-wise and depthwise ops write over their input (smaller arena).
+        Let ADD, depthwise and 1x1 convolutions write over their input (a smaller arena).
 
     Raises
     ------

@@ -8,14 +8,18 @@
    - an element-wise op (``ADD``) may write its output over an input that nobody reads later;
    - a depthwise convolution may too (in place, as MCUNet's TinyEngine does): channel c of its
      output only lands where channel c of its input was, so it copies that one channel to a small
-     scratch buffer (height x width bytes) before it computes it.
-   Tensors that share memory form one *buffer*, alive from the first write to the last read.
+     scratch buffer (height x width bytes) before it computes it;
+   - so may a 1x1 convolution with stride 1 and no more output than input channels: output pixel i
+     needs only input pixel i, goes to a scratch buffer of one pixel, then to where pixel i began.
+   Tensors that share memory form one *buffer*, alive from the first write to the last read; its
+   size at op i is that of the largest of its tensors alive at op i (a depthwise layer with stride 2,
+   in place, leaves a quarter of its input's bytes: the rest is free again for the next op).
 3. **Placement**, greedy by size as TensorFlow Lite Micro's GreedyMemoryPlanner does: largest
-   buffer first, each at the lowest offset where it overlaps no placed buffer that is alive at
-   the same time.
+   buffer first, each at the lowest offset where it overlaps no placed buffer at any op where both
+   are alive.
 
 No placement can beat the **lower bound**: the most bytes alive at the same op,
-``max_i sum(size of buffers alive at op i)``. Compare ``arena_bytes`` with it.
+``max_i sum(size at op i of the buffers alive at op i)``. Compare ``arena_bytes`` with it.
 """
 from dataclasses import dataclass, field
 
@@ -26,16 +30,32 @@ ALIGNMENT = 16  # bytes; every buffer starts at a multiple of this
 
 @dataclass
 class Buffer:
-    """A block of the arena: the tensors (by index) that share it, its size and lifetime (op positions)."""
+    """A block of the arena: the tensors (by index) that share it, its lifetime (op positions) and its
+    size at each op of that lifetime (``sizes[i - first_op]``)."""
     name: str
     tensors: list
-    size: int
     first_op: int
     last_op: int
+    sizes: list
     offset: int = None
 
+    @property
+    def size(self):
+        return max(self.sizes)
+
+    def size_at(self, op):
+        return self.sizes[op - self.first_op] if self.first_op <= op <= self.last_op else 0
+
+    def common_ops(self, other):
+        return range(max(self.first_op, other.first_op), min(self.last_op, other.last_op) + 1)
+
     def alive_with(self, other):
-        return self.first_op <= other.last_op and other.first_op <= self.last_op
+        return len(self.common_ops(other)) > 0
+
+    def collides_with(self, other, offset):
+        """Would this buffer at ``offset`` share a byte with ``other`` at some op where both are alive?"""
+        return any(offset < other.offset + other.size_at(i) and other.offset < offset + self.size_at(i)
+                   for i in self.common_ops(other))
 
 
 @dataclass
@@ -57,7 +77,7 @@ class MemoryPlan:
     def to_json(self):
         return {"arena_bytes": self.arena_bytes, "lower_bound_bytes": self.lower_bound_bytes,
                 "buffers": [{"tensor": b.name, "offset": b.offset, "size": b.size, "first_op": b.first_op,
-                             "last_op": b.last_op} for b in sorted(self.buffers, key=lambda b: (b.first_op, b.offset))],
+                             "last_op": b.last_op, "size_per_op": b.sizes} for b in sorted(self.buffers, key=lambda b: (b.first_op, b.offset))],
                 "ops": self.op_names}
 
 
@@ -107,16 +127,17 @@ def plan_memory(graph, in_place=True):
         roots.setdefault(root(t), []).append(t)
     for r, tensors in roots.items():
         tensors.sort(key=lambda t: first[t])
-        plan.buffers.append(Buffer(graph.tensors[tensors[0]].name, tensors,
-                                   max(graph.tensors[t].nbytes for t in tensors),
-                                   min(first[t] for t in tensors), max(last.get(t, first[t]) for t in tensors)))
+        start, end = min(first[t] for t in tensors), max(last.get(t, first[t]) for t in tensors)
+        sizes = [max((graph.tensors[t].nbytes for t in tensors if first[t] <= i <= last.get(t, first[t])), default=0)
+                 for i in range(start, end + 1)]
+        plan.buffers.append(Buffer(graph.tensors[tensors[0]].name, tensors, start, end, sizes))
     for position in sorted(plan.in_place):
         op = ops[position]
-        if op.kind == "DEPTHWISE_CONV_2D":
-            _, height, width, _ = graph.tensors[op.inputs[0]].shape
-            scratch = Buffer(f"scratch of {plan.op_names[position]}", [], height * width, position, position)
-            plan.scratch[position] = scratch
-            plan.buffers.append(scratch)
+        _, height, width, channels = graph.tensors[op.inputs[0]].shape if op.kind != "ADD" else (0, 0, 0, 0)
+        size = {"DEPTHWISE_CONV_2D": height * width, "CONV_2D": graph.tensors[op.outputs[0]].shape[-1]}.get(op.kind)
+        if size:
+            plan.scratch[position] = Buffer(f"scratch of {plan.op_names[position]}", [], position, position, [size])
+            plan.buffers.append(plan.scratch[position])
 
     _place_greedy_by_size(plan.buffers)
     for b in plan.buffers:
@@ -146,6 +167,10 @@ def _can_write_over_input(graph, op):
     if op.kind == "DEPTHWISE_CONV_2D":
         x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
         return op.options["depth_multiplier"] == 1 and x.shape[3] == y.shape[3] and y.nbytes <= x.nbytes
+    if op.kind == "CONV_2D":
+        x, w, y = (graph.tensors[t] for t in op.inputs[:2] + op.outputs)
+        return (w.shape[1:3] == (1, 1) and op.options["stride"] == (1, 1) and x.shape[:3] == y.shape[:3]
+                and y.shape[3] <= x.shape[3])
     return False
 
 
@@ -154,20 +179,19 @@ def _align(n):
 
 
 def _place_greedy_by_size(buffers):
-    """Largest first; each at the lowest aligned offset that overlaps no placed buffer alive at the same time."""
+    """Largest first; each at the lowest aligned offset where it collides with no placed buffer.
+
+    The offsets worth trying are 0 and the aligned end of a placed buffer at an op both are alive."""
     placed = []
     for b in sorted(buffers, key=lambda b: (-b.size, b.first_op)):
-        offset = 0
-        for other in sorted((p for p in placed if p.alive_with(b)), key=lambda p: p.offset):
-            if offset + b.size <= other.offset:
-                break
-            offset = max(offset, _align(other.offset + other.size))
-        b.offset = offset
+        others = [p for p in placed if p.alive_with(b)]
+        candidates = sorted({0} | {_align(p.offset + p.size_at(i)) for p in others for i in b.common_ops(p)})
+        b.offset = next(c for c in candidates if not any(b.collides_with(p, c) for p in others))
         placed.append(b)
 
 
 def _peak_alive(buffers, num_ops):
-    return max((sum(b.size for b in buffers if b.first_op <= i <= b.last_op) for i in range(num_ops)), default=0)
+    return max((sum(b.size_at(i) for b in buffers) for i in range(num_ops)), default=0)
 
 
 def draw_plan(plan, ax=None):
@@ -178,9 +202,13 @@ def draw_plan(plan, ax=None):
         _, ax = plt.subplots(figsize=(max(6, 0.45 * len(plan.op_names)), 4))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, b in enumerate(sorted(plan.buffers, key=lambda b: b.first_op)):
-        ax.add_patch(plt.Rectangle((b.first_op - 0.4, b.offset), b.last_op - b.first_op + 0.8, b.size,
-                                   facecolor=colors[i % len(colors)], edgecolor="black", alpha=0.75,
-                                   hatch="//" if b.name.startswith("scratch") else None))
+        outline = [(b.first_op - 0.4, b.offset)]             # a skyline: the buffer's size at each op
+        for op, size in enumerate(b.sizes, start=b.first_op):
+            outline += [(max(op - 0.5, b.first_op - 0.4), b.offset + size), (min(op + 0.5, b.last_op + 0.4),
+                                                                             b.offset + size)]
+        outline.append((b.last_op + 0.4, b.offset))
+        ax.add_patch(plt.Polygon(outline, facecolor=colors[i % len(colors)], edgecolor="black", alpha=0.75,
+                                 hatch="//" if b.name.startswith("scratch") else None))
         if b.size >= 0.06 * plan.arena_bytes:
             ax.text((b.first_op + b.last_op) / 2, b.offset + b.size / 2, f"{b.size:,}", ha="center", va="center",
                     fontsize=7)

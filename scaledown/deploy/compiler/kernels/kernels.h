@@ -59,6 +59,7 @@ typedef struct {
 } sd_softmax_params;
 
 void sd_conv2d(const sd_conv_params *p, const int8_t *input, int8_t *output);
+void sd_conv2d_pointwise_in_place(const sd_conv_params *p, int8_t *data, int8_t *pixel_buffer);
 void sd_depthwise_conv2d(const sd_conv_params *p, const int8_t *input, int8_t *output);
 void sd_depthwise_conv2d_in_place(const sd_conv_params *p, int8_t *data, int8_t *channel_buffer);
 void sd_fully_connected(const sd_fully_connected_params *p, const int8_t *input, int8_t *output);
