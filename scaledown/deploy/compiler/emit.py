@@ -138,17 +138,31 @@ class _Emitter:
         filter_scales = np.broadcast_to(w.scales, (out_c,))
         multipliers, shifts = zip(*(quantize_multiplier(float(x.scale) * float(s) / float(y.scale))
                                     for s in filter_scales))
-        bias = op.inputs[2] if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+        filters = w.data.reshape(k_h, k_w, out_c).transpose(2, 0, 1) if depthwise else w.data  # [oc][ky][kx](...)
+        bias, folded_bias = self._biases(op, filters)
         act_min, act_max = activation_range(op.options["activation"], y.scale, y.zero_point)
         return dict(
             in_h=in_h, in_w=in_w, in_c=in_c, out_h=out_h, out_w=out_w, out_c=out_c, k_h=k_h, k_w=k_w,
             stride_h=stride_h, stride_w=stride_w, dilation_h=dil_h, dilation_w=dil_w, pad_top=pad_top,
             pad_left=pad_left, depth_multiplier=op.options.get("depth_multiplier", 1),
             input_offset=-x.zero_point, output_offset=y.zero_point, act_min=act_min, act_max=act_max,
-            filter=self.constant("int8_t", f"{label}_filter", w.data),
-            bias=self.constant("int32_t", f"{label}_bias", self.tensor(bias).data) if bias is not None else "NULL",
+            filter=self.constant("int8_t", f"{label}_filter", filters),
+            bias=self.constant("int32_t", f"{label}_bias", bias),
+            folded_bias=self.constant("int32_t", f"{label}_folded_bias", folded_bias),
             multiplier=self.constant("int32_t", f"{label}_multiplier", multipliers),
             shift=self.constant("int8_t", f"{label}_shift", shifts))
+
+    def _biases(self, op, filters):
+        """The bias per output channel (zeros if none) and ``bias + input_offset * sum(filter)`` (see kernels.h)."""
+        out_c = len(filters)
+        has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
+        bias = self.tensor(op.inputs[2]).data.astype(np.int64) if has_bias else np.zeros(out_c, np.int64)
+        input_offset = -self.tensor(op.inputs[0]).zero_point
+        folded = bias + input_offset * filters.reshape(out_c, -1).astype(np.int64).sum(axis=1)
+        if np.abs(folded).max() >= 2 ** 31:
+            raise CompileError(f"{op.kind} #{op.index}: bias plus zero-point term overflows int32; the compiler "
+                               "accepts layers whose accumulators fit in int32, as TFLite's do.")
+        return bias, folded
 
     def _conv_2d(self, op, label, position):
         self.params.append(_c_struct("sd_conv_params", label, self._conv_fields(op, label, False)))
@@ -172,13 +186,13 @@ class _Emitter:
                                "accepts symmetric int8 weights.")
         multipliers, shifts = zip(*(quantize_multiplier(float(x.scale) * float(s) / float(y.scale))
                                     for s in np.broadcast_to(w.scales, (out_depth,))))
-        bias = op.inputs[2] if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+        _, folded_bias = self._biases(op, w.data)
         act_min, act_max = activation_range(op.options["activation"], y.scale, y.zero_point)
         self.params.append(_c_struct("sd_fully_connected_params", label, dict(
             batches=int(np.prod(x.shape)) // in_depth, in_depth=in_depth, out_depth=out_depth,
-            input_offset=-x.zero_point, output_offset=y.zero_point, act_min=act_min, act_max=act_max,
+            output_offset=y.zero_point, act_min=act_min, act_max=act_max,
             filter=self.constant("int8_t", f"{label}_filter", w.data),
-            bias=self.constant("int32_t", f"{label}_bias", self.tensor(bias).data) if bias is not None else "NULL",
+            folded_bias=self.constant("int32_t", f"{label}_folded_bias", folded_bias),
             multiplier=self.constant("int32_t", f"{label}_multiplier", multipliers),
             shift=self.constant("int8_t", f"{label}_shift", shifts))))
         return f"sd_fully_connected(&{label}, {self.pointer(op.inputs[0])}, {self.pointer(op.outputs[0])})"

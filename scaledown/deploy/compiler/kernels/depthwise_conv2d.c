@@ -1,30 +1,42 @@
-/* DEPTHWISE_CONV_2D, int8 per-channel (TFLite's reference DepthwiseConvPerChannel).
+/* DEPTHWISE_CONV_2D, int8 per-channel, bit-exact with TFLite's reference DepthwiseConvPerChannel.
  *
  * Output channel oc = ic * depth_multiplier + m sees only input channel ic:
- *   acc = bias[oc] + sum_{ky,kx} filter[ky][kx][oc] * (input[iy][ix][ic] - input_zero_point)
- * then the same requantization as CONV_2D.
+ *   acc = bias[oc] + sum_{ky,kx} filter[oc][ky][kx] * (input[iy][ix][ic] - input_zero_point)
+ * then the same requantization as CONV_2D. (The compiler stores the filter channel-first,
+ * [oc][ky][kx], so one channel's taps are next to each other; TFLite stores [ky][kx][oc].)
  */
 #include "fixedpoint.h"
 #include "kernels.h"
 
-/* One output channel from one input channel; the input channel is read with a stride of in_stride bytes. */
+/* One output channel from one input channel; pixel (y, x) of that channel is at input[(y * in_w + x) * in_stride]. */
 static void depthwise_channel(const sd_conv_params *p, const int8_t *input, int in_stride, int oc, int8_t *output) {
+    const int8_t *filter = p->filter + oc * p->k_h * p->k_w;
     for (int oy = 0; oy < p->out_h; ++oy) {
+        const int in_y0 = oy * p->stride_h - p->pad_top;
+        int ky_start, ky_end;
+        sd_taps_inside(in_y0, p->dilation_h, p->k_h, p->in_h, &ky_start, &ky_end);
         for (int ox = 0; ox < p->out_w; ++ox) {
-            const int in_y0 = oy * p->stride_h - p->pad_top;
             const int in_x0 = ox * p->stride_w - p->pad_left;
-            int32_t acc = 0;
-            for (int ky = 0; ky < p->k_h; ++ky) {
-                const int iy = in_y0 + ky * p->dilation_h;
-                if (iy < 0 || iy >= p->in_h) continue;
-                for (int kx = 0; kx < p->k_w; ++kx) {
-                    const int ix = in_x0 + kx * p->dilation_w;
-                    if (ix < 0 || ix >= p->in_w) continue;
-                    const int32_t w = p->filter[(ky * p->k_w + kx) * p->out_c + oc];
-                    acc += w * ((int32_t)input[(iy * p->in_w + ix) * in_stride] + p->input_offset);
+            int kx_start, kx_end;
+            sd_taps_inside(in_x0, p->dilation_w, p->k_w, p->in_w, &kx_start, &kx_end);
+            int32_t acc;
+            if (ky_start == 0 && ky_end == p->k_h && kx_start == 0 && kx_end == p->k_w) {
+                acc = p->folded_bias[oc];   /* the window is inside: the zero point is folded in */
+                for (int ky = 0; ky < p->k_h; ++ky) {
+                    const int8_t *in = input + ((in_y0 + ky * p->dilation_h) * p->in_w + in_x0) * in_stride;
+                    const int8_t *w = filter + ky * p->k_w;
+                    for (int kx = 0; kx < p->k_w; ++kx) acc += (int32_t)w[kx] * in[kx * p->dilation_w * in_stride];
+                }
+            } else {
+                acc = p->bias[oc];
+                for (int ky = ky_start; ky < ky_end; ++ky) {
+                    for (int kx = kx_start; kx < kx_end; ++kx) {
+                        const int iy = in_y0 + ky * p->dilation_h, ix = in_x0 + kx * p->dilation_w;
+                        acc += (int32_t)filter[ky * p->k_w + kx] * ((int32_t)input[(iy * p->in_w + ix) * in_stride]
+                                                                    + p->input_offset);
+                    }
                 }
             }
-            if (p->bias) acc += p->bias[oc];
             acc = sd_multiply_by_quantized_multiplier(acc, p->multiplier[oc], p->shift[oc]);
             acc += p->output_offset;
             output[(oy * p->out_w + ox) * p->out_c + oc] = (int8_t)sd_clamp(acc, p->act_min, p->act_max);

@@ -1,5 +1,10 @@
 /* The int8 kernels the compiled model calls; one parameter struct per kind of op.
- * Shapes are NHWC with batch 1; weights, biases, multipliers and shifts live in flash (const). */
+ * Shapes are NHWC with batch 1; weights, biases, multipliers and shifts live in flash (const).
+ *
+ * The zero point trick: sum w * (x - zp) = sum w * x - zp * sum w. For a window that lies wholly
+ * inside the input, the second term is a constant per output channel, folded into the bias when
+ * compiling (folded_bias), so the inner loop is a plain multiply-accumulate of int8 bytes. Windows
+ * cut by the padding sum w * (x - zp) over their taps inside, as TFLite's reference kernels do. */
 #ifndef SD_KERNELS_H
 #define SD_KERNELS_H
 
@@ -9,23 +14,24 @@
 typedef struct {
     int in_h, in_w, in_c;            /* input  [in_h][in_w][in_c] */
     int out_h, out_w, out_c;         /* output [out_h][out_w][out_c] */
-    int k_h, k_w;                    /* filter [out_c][k_h][k_w][in_c] (depthwise: [k_h][k_w][out_c]) */
+    int k_h, k_w;                    /* filter [out_c][k_h][k_w][in_c] (depthwise: [out_c][k_h][k_w]) */
     int stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
     int depth_multiplier;            /* depthwise only: out_c = in_c * depth_multiplier */
     int32_t input_offset;            /* -input zero point */
     int32_t output_offset;           /* +output zero point */
     int32_t act_min, act_max;        /* the fused activation, as an int8 clamp */
     const int8_t *filter;
-    const int32_t *bias;             /* may be NULL */
+    const int32_t *bias;             /* per output channel (zeros if the model has none) */
+    const int32_t *folded_bias;      /* bias[oc] + input_offset * sum(filter of oc), computed when compiling */
     const int32_t *multiplier;       /* per output channel, Q31 */
     const int8_t *shift;             /* per output channel, power of two */
 } sd_conv_params;
 
 typedef struct {
     int batches, in_depth, out_depth;  /* input [batches][in_depth], filter [out_depth][in_depth] */
-    int32_t input_offset, output_offset, act_min, act_max;
+    int32_t output_offset, act_min, act_max;
     const int8_t *filter;
-    const int32_t *bias;
+    const int32_t *folded_bias;      /* bias[o] + input_offset * sum(filter[o]) */
     const int32_t *multiplier;
     const int8_t *shift;
 } sd_fully_connected_params;
@@ -57,6 +63,15 @@ typedef struct {
     int input_left_shift;
     int32_t diff_min;
 } sd_softmax_params;
+
+/* The taps k in [start, end) of a window whose tap 0 is at `origin` (may be negative) that fall in [0, size). */
+static inline void sd_taps_inside(int origin, int dilation, int taps, int size, int *start, int *end) {
+    int s = 0, e = taps;
+    while (s < e && origin + s * dilation < 0) ++s;
+    while (e > s && origin + (e - 1) * dilation >= size) --e;
+    *start = s;
+    *end = e;
+}
 
 void sd_conv2d(const sd_conv_params *p, const int8_t *input, int8_t *output);
 void sd_conv2d_pointwise_in_place(const sd_conv_params *p, int8_t *data, int8_t *pixel_buffer);
