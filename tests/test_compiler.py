@@ -6,6 +6,7 @@ and the IMU Conv1D classifier) and one small model per supported op. The arena m
 larger than TFLite Micro's smallest one. Untrained weights with random biases are enough:
 bit-exactness is about the arithmetic, not the accuracy.
 """
+import itertools
 import json
 import os
 import sys
@@ -13,7 +14,14 @@ import sys
 import numpy as np
 import pytest
 
-from scaledown.deploy.compiler import CompileError, compile_model, draw_plan, plan_memory, read_tflite, run_on_host
+from scaledown.deploy.compiler import (
+    CompileError,
+    compile_model,
+    draw_plan,
+    plan_memory,
+    read_tflite,
+    run_on_host,
+)
 from scaledown.deploy.compiler.emit import quantize_multiplier
 from scaledown.deploy.micro import measure_arena, run_tflm
 
@@ -133,7 +141,7 @@ def _assert_plan_is_valid(plan):
     """At every op, the bytes of the buffers alive then are disjoint and inside the arena."""
     for op in range(len(plan.op_names)):
         spans = sorted((b.offset, b.offset + b.size_at(op)) for b in plan.buffers if b.size_at(op))
-        assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:])), (op, spans)
+        assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(spans)), (op, spans)
         assert spans[-1][1] <= plan.arena_bytes
     assert plan.lower_bound_bytes <= plan.arena_bytes
 
@@ -228,3 +236,12 @@ def test_mean_with_the_same_scale_in_and_out_is_bit_exact(gesture_tflite, tmp_pa
     target.ZeroPointAsNumpy()[:] = source.ZeroPointAsNumpy()
     _, mismatches, _ = _compile_and_compare(bytes(content), tmp_path / "m")
     assert mismatches == 0
+
+
+def test_a_refused_model_leaves_an_earlier_build_as_it_was(gesture_tflite, tmp_path):
+    compiled = compile_model(gesture_tflite, tmp_path / "out")
+    before = {p.name: p.read_bytes() for p in compiled.path.iterdir()}
+    with pytest.raises(CompileError):
+        compile_model(b"\x00" * 64, tmp_path / "out")
+    assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]

@@ -72,5 +72,5 @@ def compile_model(tflite_bytes, out_dir, in_place=True, name="model.tflite") -> 
     return CompiledModel(out_dir, sorted(out_dir.glob("*.[ch]")), plan, ops, x.shape, y.shape)
 
 
-__all__ = ["compile_model", "CompiledModel", "CompileError", "plan_memory", "draw_plan", "run_on_host",
-           "read_tflite", "SUPPORTED_OPS"]
+__all__ = ["SUPPORTED_OPS", "CompileError", "CompiledModel", "compile_model", "draw_plan", "plan_memory",
+           "read_tflite", "run_on_host"]

@@ -88,7 +88,7 @@ def plan_memory(graph, in_place=True):
     ``offsets[tensor_index]`` and, per in-place depthwise op, ``scratch[position]``.
     """
     ops = graph.ops
-    activations = [t for t in _activation_tensors(graph)]
+    activations = _activation_tensors(graph)
     first, last = {}, {}
     for position, op in enumerate(ops):
         for t in _data_inputs(op):
@@ -125,7 +125,7 @@ def plan_memory(graph, in_place=True):
     roots = {}
     for t in activations:
         roots.setdefault(root(t), []).append(t)
-    for r, tensors in roots.items():
+    for tensors in roots.values():
         tensors.sort(key=lambda t: first[t])
         start, end = min(first[t] for t in tensors), max(last.get(t, first[t]) for t in tensors)
         sizes = [max((graph.tensors[t].nbytes for t in tensors if first[t] <= i <= last.get(t, first[t])), default=0)
@@ -133,7 +133,7 @@ def plan_memory(graph, in_place=True):
         plan.buffers.append(Buffer(graph.tensors[tensors[0]].name, tensors, start, end, sizes))
     for position in sorted(plan.in_place):
         op = ops[position]
-        _, height, width, channels = graph.tensors[op.inputs[0]].shape if op.kind != "ADD" else (0, 0, 0, 0)
+        _, height, width, _ = graph.tensors[op.inputs[0]].shape if op.kind != "ADD" else (0, 0, 0, 0)
         size = {"DEPTHWISE_CONV_2D": height * width, "CONV_2D": graph.tensors[op.outputs[0]].shape[-1]}.get(op.kind)
         if size:
             plan.scratch[position] = Buffer(f"scratch of {plan.op_names[position]}", [], position, position, [size])

@@ -99,7 +99,7 @@ def read_tflite(content: bytes, name: str = "model.tflite") -> Graph:
         inputs, outputs = list(map(int, subgraph.InputsAsNumpy())), list(map(int, subgraph.OutputsAsNumpy()))
     except CompileError:
         raise
-    except Exception as error:  # a truncated or corrupt flatbuffer fails somewhere inside the generated reader
+    except Exception as error:  # noqa: BLE001  (a corrupt flatbuffer fails anywhere inside the generated reader)
         raise CompileError(f"{name} could not be read as a .tflite flatbuffer ({type(error).__name__}: {error}); "
                            "pass the bytes of an int8 .tflite file.") from None
     graph = Graph(tensors, _live_ops(ops, outputs), inputs, outputs)
@@ -143,23 +143,20 @@ def _read_options(schema, op, kind):
     if kind not in readers:
         return {}
     options_class, read = readers[kind]
+    if table is None:  # an op written without options: every field reads as the schema's default
+        return read(_Defaults())
     options = options_class()
-    if table is None:  # an op written without options gets the schema's defaults
-        return read(_Defaults(options_class))
     options.Init(table.Bytes, table.Pos)
     return read(options)
 
 
 class _Defaults:
     """Stands in for an options table the file left out: every field reads as the schema's default."""
-    _VALUES = {"StrideH": 1, "StrideW": 1, "DilationHFactor": 1, "DilationWFactor": 1, "DepthMultiplier": 1,
-               "FilterHeight": 1, "FilterWidth": 1, "Beta": 1.0}
-
-    def __init__(self, options_class):
-        pass
 
     def __getattr__(self, name):
-        return lambda: self._VALUES.get(name, 0)
+        defaults = {"StrideH": 1, "StrideW": 1, "DilationHFactor": 1, "DilationWFactor": 1, "DepthMultiplier": 1,
+                    "FilterHeight": 1, "FilterWidth": 1, "Beta": 1.0}
+        return lambda: defaults.get(name, 0)
 
 
 def _activation(options):

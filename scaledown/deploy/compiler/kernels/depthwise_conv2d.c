@@ -22,10 +22,18 @@ static void depthwise_channel(const sd_conv_params *p, const int8_t *input, int 
             int32_t acc;
             if (ky_start == 0 && ky_end == p->k_h && kx_start == 0 && kx_end == p->k_w) {
                 acc = p->folded_bias[oc];   /* the window is inside: the zero point is folded in */
-                for (int ky = 0; ky < p->k_h; ++ky) {
-                    const int8_t *in = input + ((in_y0 + ky * p->dilation_h) * p->in_w + in_x0) * in_stride;
-                    const int8_t *w = filter + ky * p->k_w;
-                    for (int kx = 0; kx < p->k_w; ++kx) acc += (int32_t)w[kx] * in[kx * p->dilation_w * in_stride];
+                const int8_t *in = input + (in_y0 * p->in_w + in_x0) * in_stride;
+                const int row = p->dilation_h * p->in_w * in_stride, tap = p->dilation_w * in_stride;
+                if (p->k_h == 3 && p->k_w == 3) {   /* the common case, written out: 9 multiply-accumulates */
+                    acc += filter[0] * in[0] + filter[1] * in[tap] + filter[2] * in[2 * tap];
+                    in += row;
+                    acc += filter[3] * in[0] + filter[4] * in[tap] + filter[5] * in[2 * tap];
+                    in += row;
+                    acc += filter[6] * in[0] + filter[7] * in[tap] + filter[8] * in[2 * tap];
+                } else {
+                    for (int ky = 0; ky < p->k_h; ++ky, in += row) {
+                        for (int kx = 0; kx < p->k_w; ++kx) acc += (int32_t)filter[ky * p->k_w + kx] * in[kx * tap];
+                    }
                 }
             } else {
                 acc = p->bias[oc];
