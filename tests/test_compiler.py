@@ -79,9 +79,11 @@ def _single_op_model(kind):
     if kind == "conv":            # CONV_2D: SAME stride 2 + RELU6, then VALID with unequal strides
         y = layers.Conv2D(6, 3, strides=2, padding="same", activation="relu6", **bias)(x)
         y = layers.Conv2D(5, (2, 3), strides=(1, 2), padding="valid", **bias)(y)
-    elif kind == "depthwise":     # DEPTHWISE_CONV_2D: multiplier 2 VALID, then in place (multiplier 1, SAME)
-        y = layers.DepthwiseConv2D(3, depth_multiplier=2, padding="valid", activation="relu", **bias)(x)
+        y = layers.Conv2D(4, (2, 4), padding="same", **bias)(y)
+    elif kind == "depthwise":     # DEPTHWISE_CONV_2D: multiplier 2 SAME, then in place (SAME stride 2, VALID 2x3)
+        y = layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu", **bias)(x)
         y = layers.DepthwiseConv2D(3, strides=2, padding="same", **bias)(y)
+        y = layers.DepthwiseConv2D((2, 3), padding="valid", activation="relu6", **bias)(y)
     elif kind == "dense_softmax":  # FULLY_CONNECTED + SOFTMAX (RESHAPE before it)
         y = layers.Dense(10, **bias)(layers.Flatten()(x))
         y = layers.Softmax()(layers.Dense(7, **bias)(y))

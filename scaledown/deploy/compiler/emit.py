@@ -169,7 +169,8 @@ class _Emitter:
         if position in self.plan.in_place:
             scratch = self.plan.scratch[position].offset
             return f"sd_conv2d_pointwise_in_place(&{label}, {self.pointer(op.inputs[0])}, (sd_arena + {scratch}))"
-        return f"sd_conv2d(&{label}, {self.pointer(op.inputs[0])}, {self.pointer(op.outputs[0])})"
+        patch = f"(sd_arena + {self.plan.scratch[position].offset})" if position in self.plan.scratch else "NULL"
+        return f"sd_conv2d(&{label}, {self.pointer(op.inputs[0])}, {self.pointer(op.outputs[0])}, {patch})"
 
     def _depthwise_conv_2d(self, op, label, position):
         self.params.append(_c_struct("sd_conv_params", label, self._conv_fields(op, label, True)))

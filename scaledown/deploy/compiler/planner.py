@@ -7,8 +7,8 @@
      *is* its input (zero-copy);
    - an element-wise op (``ADD``) may write its output over an input that nobody reads later;
    - a depthwise convolution may too (in place, as MCUNet's TinyEngine does): channel c of its
-     output only lands where channel c of its input was, so it copies that one channel to a small
-     scratch buffer (height x width bytes) before it computes it;
+     output only lands where channel c of its input was, so it copies that one channel (padded)
+     to a small scratch buffer before it computes it;
    - so may a 1x1 convolution with stride 1 and no more output than input channels: output pixel i
      needs only input pixel i, goes to a scratch buffer of one pixel, then to where pixel i began.
    Tensors that share memory form one *buffer*, alive from the first write to the last read; its
@@ -131,10 +131,8 @@ def plan_memory(graph, in_place=True):
         sizes = [max((graph.tensors[t].nbytes for t in tensors if first[t] <= i <= last.get(t, first[t])), default=0)
                  for i in range(start, end + 1)]
         plan.buffers.append(Buffer(graph.tensors[tensors[0]].name, tensors, start, end, sizes))
-    for position in sorted(plan.in_place):
-        op = ops[position]
-        _, height, width, _ = graph.tensors[op.inputs[0]].shape if op.kind != "ADD" else (0, 0, 0, 0)
-        size = {"DEPTHWISE_CONV_2D": height * width, "CONV_2D": graph.tensors[op.outputs[0]].shape[-1]}.get(op.kind)
+    for position, op in enumerate(ops):
+        size = _scratch_bytes(graph, op, position in plan.in_place)
         if size:
             plan.scratch[position] = Buffer(f"scratch of {plan.op_names[position]}", [], position, position, [size])
             plan.buffers.append(plan.scratch[position])
@@ -144,6 +142,25 @@ def plan_memory(graph, in_place=True):
         for t in b.tensors:
             plan.offsets[t] = b.offset
     return plan
+
+
+def _scratch_bytes(graph, op, in_place):
+    """Extra bytes an op needs while it runs: a convolution's window (k_h x k_w x in_c), one output pixel
+    (a 1x1 convolution in place), or one input channel padded so that every window lies inside it
+    (depthwise in place): (out_h - 1) * stride + (k - 1) * dilation + 1 rows, and the same for columns."""
+    y = graph.tensors[op.outputs[0]]
+    if op.kind == "CONV_2D" and in_place:
+        return y.shape[3]
+    if op.kind == "CONV_2D":
+        _, k_h, k_w, in_c = graph.tensors[op.inputs[1]].shape
+        pointwise = (k_h, k_w) == (1, 1) and op.options["stride"] == (1, 1)  # no window to gather
+        return 0 if pointwise else k_h * k_w * in_c
+    if op.kind == "DEPTHWISE_CONV_2D" and in_place:
+        _, k_h, k_w, _ = graph.tensors[op.inputs[1]].shape
+        (stride_h, stride_w), (dilation_h, dilation_w) = op.options["stride"], op.options["dilation"]
+        return (((y.shape[1] - 1) * stride_h + (k_h - 1) * dilation_h + 1)
+                * ((y.shape[2] - 1) * stride_w + (k_w - 1) * dilation_w + 1))
+    return 0
 
 
 def _activation_tensors(graph):

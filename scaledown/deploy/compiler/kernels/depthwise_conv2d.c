@@ -60,13 +60,48 @@ void sd_depthwise_conv2d(const sd_conv_params *p, const int8_t *input, int8_t *o
     }
 }
 
+/* The padded size of one channel: every window of the output lies inside it. */
+static int padded_rows(const sd_conv_params *p) { return (p->out_h - 1) * p->stride_h + (p->k_h - 1) * p->dilation_h + 1; }
+static int padded_cols(const sd_conv_params *p) { return (p->out_w - 1) * p->stride_w + (p->k_w - 1) * p->dilation_w + 1; }
+
 /* In place (as MCUNet's TinyEngine does): the output overwrites the input. Channel c of the
  * output only lands on bytes that held channel c of the input, so copying that one channel
- * aside first (in_h * in_w bytes) is all the extra memory needed. depth_multiplier must be 1. */
+ * aside first is all the extra memory needed. depth_multiplier must be 1.
+ *
+ * The copy is padded with the input zero point (which stands for 0.0): then every window lies
+ * inside it, the zero point is always folded into the bias, and no tap needs a bounds check.
+ * channel_buffer holds padded_rows x padded_cols bytes. */
 void sd_depthwise_conv2d_in_place(const sd_conv_params *p, int8_t *data, int8_t *channel_buffer) {
-    const int pixels = p->in_h * p->in_w;
+    const int rows = padded_rows(p), cols = padded_cols(p);
+    const int8_t zero_point = (int8_t)(-p->input_offset);
     for (int c = 0; c < p->in_c; ++c) {
-        for (int i = 0; i < pixels; ++i) channel_buffer[i] = data[i * p->in_c + c];
-        depthwise_channel(p, channel_buffer, 1, c, data);
+        for (int i = 0; i < rows * cols; ++i) channel_buffer[i] = zero_point;
+        for (int iy = 0; iy < p->in_h && iy + p->pad_top < rows; ++iy) {
+            int8_t *to = channel_buffer + (iy + p->pad_top) * cols + p->pad_left;
+            const int8_t *from = data + iy * p->in_w * p->in_c + c;
+            for (int ix = 0; ix < p->in_w && ix + p->pad_left < cols; ++ix) to[ix] = from[ix * p->in_c];
+        }
+        const int8_t *filter = p->filter + c * p->k_h * p->k_w;
+        const int row = p->dilation_h * cols, tap = p->dilation_w;
+        for (int oy = 0; oy < p->out_h; ++oy) {
+            for (int ox = 0; ox < p->out_w; ++ox) {
+                const int8_t *in = channel_buffer + oy * p->stride_h * cols + ox * p->stride_w;
+                int32_t acc = p->folded_bias[c];
+                if (p->k_h == 3 && p->k_w == 3) {
+                    acc += filter[0] * in[0] + filter[1] * in[tap] + filter[2] * in[2 * tap];
+                    in += row;
+                    acc += filter[3] * in[0] + filter[4] * in[tap] + filter[5] * in[2 * tap];
+                    in += row;
+                    acc += filter[6] * in[0] + filter[7] * in[tap] + filter[8] * in[2 * tap];
+                } else {
+                    for (int ky = 0; ky < p->k_h; ++ky, in += row) {
+                        for (int kx = 0; kx < p->k_w; ++kx) acc += (int32_t)filter[ky * p->k_w + kx] * in[kx * tap];
+                    }
+                }
+                acc = sd_multiply_by_quantized_multiplier(acc, p->multiplier[c], p->shift[c]);
+                acc += p->output_offset;
+                data[(oy * p->out_w + ox) * p->out_c + c] = (int8_t)sd_clamp(acc, p->act_min, p->act_max);
+            }
+        }
     }
 }

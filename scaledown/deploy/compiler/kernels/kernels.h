@@ -1,10 +1,10 @@
 /* The int8 kernels the compiled model calls; one parameter struct per kind of op.
  * Shapes are NHWC with batch 1; weights, biases, multipliers and shifts live in flash (const).
  *
- * The zero point trick: sum w * (x - zp) = sum w * x - zp * sum w. For a window that lies wholly
- * inside the input, the second term is a constant per output channel, folded into the bias when
- * compiling (folded_bias), so the inner loop is a plain multiply-accumulate of int8 bytes. Windows
- * cut by the padding sum w * (x - zp) over their taps inside, as TFLite's reference kernels do. */
+ * The zero point trick: sum w * (x - zp) = sum w * x - zp * sum w. The second term is a constant
+ * per output channel, folded into the bias when compiling (folded_bias), so the inner loop is a
+ * plain multiply-accumulate of int8 bytes. Where a window hangs over the padding, the kernels
+ * read the zero point there (it stands for 0.0, so w * (zp - zp) = 0, as TFLite skips those taps). */
 #ifndef SD_KERNELS_H
 #define SD_KERNELS_H
 
@@ -73,7 +73,9 @@ static inline void sd_taps_inside(int origin, int dilation, int taps, int size, 
     *end = e;
 }
 
-void sd_conv2d(const sd_conv_params *p, const int8_t *input, int8_t *output);
+/* patch: k_h * k_w * in_c bytes of scratch (unused, may be NULL, for a 1x1 stride-1 convolution). */
+void sd_conv2d(const sd_conv_params *p, const int8_t *input, int8_t *output, int8_t *patch);
+int sd_conv2d_is_pointwise(const sd_conv_params *p);
 void sd_conv2d_pointwise_in_place(const sd_conv_params *p, int8_t *data, int8_t *pixel_buffer);
 void sd_depthwise_conv2d(const sd_conv_params *p, const int8_t *input, int8_t *output);
 void sd_depthwise_conv2d_in_place(const sd_conv_params *p, int8_t *data, int8_t *channel_buffer);
