@@ -139,7 +139,7 @@ class _Emitter:
         multipliers, shifts = zip(*(quantize_multiplier(float(x.scale) * float(s) / float(y.scale))
                                     for s in filter_scales))
         filters = w.data.reshape(k_h, k_w, out_c).transpose(2, 0, 1) if depthwise else w.data  # [oc][ky][kx](...)
-        bias, folded_bias = self._biases(op, filters)
+        folded_bias = self._folded_bias(op, filters)
         act_min, act_max = activation_range(op.options["activation"], y.scale, y.zero_point)
         return dict(
             in_h=in_h, in_w=in_w, in_c=in_c, out_h=out_h, out_w=out_w, out_c=out_c, k_h=k_h, k_w=k_w,
@@ -147,13 +147,12 @@ class _Emitter:
             pad_left=pad_left, depth_multiplier=op.options.get("depth_multiplier", 1),
             input_offset=-x.zero_point, output_offset=y.zero_point, act_min=act_min, act_max=act_max,
             filter=self.constant("int8_t", f"{label}_filter", filters),
-            bias=self.constant("int32_t", f"{label}_bias", bias),
             folded_bias=self.constant("int32_t", f"{label}_folded_bias", folded_bias),
             multiplier=self.constant("int32_t", f"{label}_multiplier", multipliers),
             shift=self.constant("int8_t", f"{label}_shift", shifts))
 
-    def _biases(self, op, filters):
-        """The bias per output channel (zeros if none) and ``bias + input_offset * sum(filter)`` (see kernels.h)."""
+    def _folded_bias(self, op, filters):
+        """``bias + input_offset * sum(filter)`` per output channel (see kernels.h); bias 0 if the op has none."""
         out_c = len(filters)
         has_bias = len(op.inputs) > 2 and op.inputs[2] >= 0
         bias = self.tensor(op.inputs[2]).data.astype(np.int64) if has_bias else np.zeros(out_c, np.int64)
@@ -162,7 +161,7 @@ class _Emitter:
         if np.abs(folded).max() >= 2 ** 31:
             raise CompileError(f"{op.kind} #{op.index}: bias plus zero-point term overflows int32; the compiler "
                                "accepts layers whose accumulators fit in int32, as TFLite's do.")
-        return bias, folded
+        return folded
 
     def _conv_2d(self, op, label, position):
         self.params.append(_c_struct("sd_conv_params", label, self._conv_fields(op, label, False)))
@@ -174,10 +173,9 @@ class _Emitter:
 
     def _depthwise_conv_2d(self, op, label, position):
         self.params.append(_c_struct("sd_conv_params", label, self._conv_fields(op, label, True)))
-        if position in self.plan.in_place:
-            scratch = self.plan.scratch[position].offset
-            return f"sd_depthwise_conv2d_in_place(&{label}, {self.pointer(op.inputs[0])}, (sd_arena + {scratch}))"
-        return f"sd_depthwise_conv2d(&{label}, {self.pointer(op.inputs[0])}, {self.pointer(op.outputs[0])})"
+        channel_buffer = f"(sd_arena + {self.plan.scratch[position].offset})"  # in place: output == input
+        return (f"sd_depthwise_conv2d(&{label}, {self.pointer(op.inputs[0])}, {self.pointer(op.outputs[0])}, "
+                f"{channel_buffer})")
 
     def _fully_connected(self, op, label, position):
         x, w, y = self.tensor(op.inputs[0]), self.tensor(op.inputs[1]), self.tensor(op.outputs[0])
@@ -187,7 +185,7 @@ class _Emitter:
                                "accepts symmetric int8 weights.")
         multipliers, shifts = zip(*(quantize_multiplier(float(x.scale) * float(s) / float(y.scale))
                                     for s in np.broadcast_to(w.scales, (out_depth,))))
-        _, folded_bias = self._biases(op, w.data)
+        folded_bias = self._folded_bias(op, w.data)
         act_min, act_max = activation_range(op.options["activation"], y.scale, y.zero_point)
         self.params.append(_c_struct("sd_fully_connected_params", label, dict(
             batches=int(np.prod(x.shape)) // in_depth, in_depth=in_depth, out_depth=out_depth,

@@ -7,8 +7,8 @@
      *is* its input (zero-copy);
    - an element-wise op (``ADD``) may write its output over an input that nobody reads later;
    - a depthwise convolution may too (in place, as MCUNet's TinyEngine does): channel c of its
-     output only lands where channel c of its input was, so it copies that one channel (padded)
-     to a small scratch buffer before it computes it;
+     output only lands where channel c of its input was, and the kernel copies each input channel
+     (padded) to a small scratch buffer before it computes it anyway;
    - so may a 1x1 convolution with stride 1 and no more output than input channels: output pixel i
      needs only input pixel i, goes to a scratch buffer of one pixel, then to where pixel i began.
    Tensors that share memory form one *buffer*, alive from the first write to the last read; its
@@ -147,7 +147,7 @@ def plan_memory(graph, in_place=True):
 def _scratch_bytes(graph, op, in_place):
     """Extra bytes an op needs while it runs: a convolution's window (k_h x k_w x in_c), one output pixel
     (a 1x1 convolution in place), or one input channel padded so that every window lies inside it
-    (depthwise in place): (out_h - 1) * stride + (k - 1) * dilation + 1 rows, and the same for columns."""
+    (depthwise): (out_h - 1) * stride + (k - 1) * dilation + 1 rows, and the same for columns."""
     y = graph.tensors[op.outputs[0]]
     if op.kind == "CONV_2D" and in_place:
         return y.shape[3]
@@ -155,7 +155,7 @@ def _scratch_bytes(graph, op, in_place):
         _, k_h, k_w, in_c = graph.tensors[op.inputs[1]].shape
         pointwise = (k_h, k_w) == (1, 1) and op.options["stride"] == (1, 1)  # no window to gather
         return 0 if pointwise else k_h * k_w * in_c
-    if op.kind == "DEPTHWISE_CONV_2D" and in_place:
+    if op.kind == "DEPTHWISE_CONV_2D":
         _, k_h, k_w, _ = graph.tensors[op.inputs[1]].shape
         (stride_h, stride_w), (dilation_h, dilation_w) = op.options["stride"], op.options["dilation"]
         return (((y.shape[1] - 1) * stride_h + (k_h - 1) * dilation_h + 1)

@@ -27,9 +27,12 @@ static void conv_pixel(const sd_conv_params *p, const int8_t *input, int oy, int
         const int iy = in_y0 + ky * p->dilation_h;
         for (int kx = 0; kx < p->k_w; ++kx) {
             const int ix = in_x0 + kx * p->dilation_w;
-            const int inside = iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w;
-            const int8_t *from = input + (iy * p->in_w + ix) * p->in_c;
-            for (int ic = 0; ic < p->in_c; ++ic) *to++ = inside ? from[ic] : zero_point;
+            if (iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w) {
+                const int8_t *from = input + (iy * p->in_w + ix) * p->in_c;
+                for (int ic = 0; ic < p->in_c; ++ic) *to++ = from[ic];
+            } else {
+                for (int ic = 0; ic < p->in_c; ++ic) *to++ = zero_point;
+            }
         }
     }
     const int size = p->k_h * p->k_w * p->in_c;

@@ -21,7 +21,6 @@ typedef struct {
     int32_t output_offset;           /* +output zero point */
     int32_t act_min, act_max;        /* the fused activation, as an int8 clamp */
     const int8_t *filter;
-    const int32_t *bias;             /* per output channel (zeros if the model has none) */
     const int32_t *folded_bias;      /* bias[oc] + input_offset * sum(filter of oc), computed when compiling */
     const int32_t *multiplier;       /* per output channel, Q31 */
     const int8_t *shift;             /* per output channel, power of two */
@@ -64,21 +63,14 @@ typedef struct {
     int32_t diff_min;
 } sd_softmax_params;
 
-/* The taps k in [start, end) of a window whose tap 0 is at `origin` (may be negative) that fall in [0, size). */
-static inline void sd_taps_inside(int origin, int dilation, int taps, int size, int *start, int *end) {
-    int s = 0, e = taps;
-    while (s < e && origin + s * dilation < 0) ++s;
-    while (e > s && origin + (e - 1) * dilation >= size) --e;
-    *start = s;
-    *end = e;
-}
-
 /* patch: k_h * k_w * in_c bytes of scratch (unused, may be NULL, for a 1x1 stride-1 convolution). */
 void sd_conv2d(const sd_conv_params *p, const int8_t *input, int8_t *output, int8_t *patch);
 int sd_conv2d_is_pointwise(const sd_conv_params *p);
 void sd_conv2d_pointwise_in_place(const sd_conv_params *p, int8_t *data, int8_t *pixel_buffer);
-void sd_depthwise_conv2d(const sd_conv_params *p, const int8_t *input, int8_t *output);
-void sd_depthwise_conv2d_in_place(const sd_conv_params *p, int8_t *data, int8_t *channel_buffer);
+/* channel_buffer: padded_rows x padded_cols bytes; output may be input (in place) if depth_multiplier is 1. */
+void sd_depthwise_conv2d(const sd_conv_params *p, const int8_t *input, int8_t *output, int8_t *channel_buffer);
+int sd_depthwise_padded_rows(const sd_conv_params *p);
+int sd_depthwise_padded_cols(const sd_conv_params *p);
 void sd_fully_connected(const sd_fully_connected_params *p, const int8_t *input, int8_t *output);
 void sd_add(const sd_add_params *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 void sd_average_pool(const sd_pool_params *p, const int8_t *input, int8_t *output);
