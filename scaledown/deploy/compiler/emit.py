@@ -78,9 +78,15 @@ def _c_array(ctype, name, values, per_line=24):
     return f"static const {ctype} {name}[{len(values)}] = {{\n    " + ",\n    ".join(lines) + "\n};\n"
 
 
-def _c_struct(ctype, name, fields):
-    body = ",\n".join(f"    .{key} = {value}" for key, value in fields.items())
-    return f"static const {ctype} {name} = {{\n{body}\n}};\n"
+def _c_struct(ctype, name, fields, width=100):
+    lines, line = [], "   "
+    for key, value in fields.items():
+        item = f" .{key} = {value},"
+        if len(line) + len(item) > width:
+            lines.append(line)
+            line = "   "
+        line += item
+    return f"static const {ctype} {name} = {{\n" + "\n".join([*lines, line]) + "\n};\n"
 
 
 def _spatial(shape):
@@ -117,7 +123,9 @@ class _Emitter:
         label = f"{op.kind.lower()}_{op.index}"
         self.op_names.append(f"{op.kind} #{op.index}")
         call = getattr(self, "_" + op.kind.lower())(op, label, position)
-        self.calls.append(f"    SD_OP_BEGIN({len(self.op_names) - 1});  /* {op.kind} #{op.index} */\n    {call};\n")
+        shapes = " + ".join(str(self.tensor(t).shape) for t in op.inputs[:1 + (op.kind == "ADD")])
+        self.calls.append(f"    SD_OP_BEGIN({len(self.op_names) - 1});  /* {op.kind} #{op.index}: {shapes} -> "
+                          f"{self.tensor(op.outputs[0]).shape} */\n    {call};\n")
 
     # ---- one method per kind of op: it writes the constants and the parameter struct, returns the call
 
