@@ -68,6 +68,27 @@ def gesture_tflite():
     return _int8_tflite(gesture_model(), np.random.default_rng(0).normal(0, 3, (40, 100, 6)).astype(np.float32))
 
 
+@pytest.fixture(scope="module")
+def search_result_tflite():
+    """Chapter 5's architecture search result (benchmarks/results/nas.json, "found"), untrained, int8."""
+    import keras
+
+    from scaledown.models import build
+    from scaledown.nas.space import KNOBS, Candidate
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "benchmarks", "results", "nas.json")) as handle:
+        found = json.load(handle)["results"]["found"]
+    candidate = Candidate(**{knob: found[knob] for knob in KNOBS if found.get(knob) is not None})
+    keras.utils.set_random_seed(0)
+    side = candidate.resolution
+    x = np.random.default_rng(0).normal(0, 1, (32, side, side, 1)).astype(np.float32)
+    return _int8_tflite(build(candidate.spec(), "keras"), x)
+
+
+COURSE_MODELS = ["digits", "gesture", "search_result"]
+
+
 def _single_op_model(kind):
     """A tiny Keras model around one kind of op (with random biases so nothing is trivially zero)."""
     import keras
@@ -118,7 +139,7 @@ def _compile_and_compare(content, out_dir):
 
 # --------------------------------------------------------------------------- bit-exact
 
-@pytest.mark.parametrize("name", ["digits", "gesture"])
+@pytest.mark.parametrize("name", COURSE_MODELS)
 def test_course_model_is_bit_exact_with_tflite_micro(name, request, tmp_path):
     content = request.getfixturevalue(f"{name}_tflite")
     compiled, mismatches, reference = _compile_and_compare(content, tmp_path / name)
@@ -148,7 +169,7 @@ def _assert_plan_is_valid(plan):
     assert plan.lower_bound_bytes <= plan.arena_bytes
 
 
-@pytest.mark.parametrize("name", ["digits", "gesture"])
+@pytest.mark.parametrize("name", COURSE_MODELS)
 def test_arena_is_never_larger_than_tflite_micros(name, request, tmp_path):
     content = request.getfixturevalue(f"{name}_tflite")
     compiled = compile_model(content, tmp_path / name)
