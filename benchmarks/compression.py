@@ -50,7 +50,7 @@ def keras_accuracy(model, x, y):
 
 
 def torch_accuracy(model, x, y):
-    from scaledown.training import accuracy, predict_torch
+    from scaledown.foundations.training import accuracy, predict_torch
 
     return accuracy(predict_torch(model, x), y)
 
@@ -69,8 +69,8 @@ def unstructured(base, data, epochs, seed=0, learning_rate=PRUNE_LR):
     import tensorflow_model_optimization as tfmot
     import tf_keras
 
-    from scaledown import pruning
-    from scaledown.quantization.tensorflow import float_tflite, to_tf_keras
+    from scaledown.compress import pruning
+    from scaledown.compress.quantization.tensorflow import float_tflite, to_tf_keras
 
     x, y, xt, yt = data
     rows = []
@@ -116,7 +116,9 @@ def unstructured(base, data, epochs, seed=0, learning_rate=PRUNE_LR):
 
 def structured(base, data, epochs, framework, ratio=CHANNEL_RATIO):
     """``prune_channels`` then fine-tuning: MACs, parameters, latency and accuracy before and after."""
-    from scaledown import profile, pruning, training
+    from scaledown import profile
+    from scaledown.compress import pruning
+    from scaledown.foundations import training
 
     x, y, xt, yt = data
     input_shape = None if framework == "keras" else (1,) + x.shape[1:]
@@ -167,7 +169,7 @@ def loss_key(loss, temperature=SOFT_TEMPERATURE):
 
 def _distillation_recipe(loss, framework, temperature=SOFT_TEMPERATURE):
     """(loss object, alpha, temperature) of the soft-target or the hint experiment."""
-    from scaledown.distillation import HintLoss, SoftTargetLoss
+    from scaledown.compress.distillation import HintLoss, SoftTargetLoss
 
     if loss == "soft":
         return SoftTargetLoss(), SOFT_ALPHA, temperature
@@ -182,7 +184,7 @@ def train_teacher_and_student(framework, x, y, epochs, seed, teacher_width=TEACH
     """
     import copy
 
-    from scaledown import models, training
+    from scaledown.foundations import models, training
 
     if framework == "keras":
         import keras
@@ -213,7 +215,7 @@ def distil(teacher, initial, x, y, framework, epochs, seed, distillation_loss, a
     """
     import copy
 
-    from scaledown.distillation import KnowledgeDistillation
+    from scaledown.compress.distillation import KnowledgeDistillation
 
     steps = epochs * -(-len(x) // 32)
     if framework == "keras":
@@ -256,7 +258,7 @@ def distillation(epochs, framework, splits=(0,), losses=DISTILLATION_LOSSES, tea
     per-split and mean accuracies of the teacher, the student alone and the distilled student,
     the gap, the share of it recovered, and the splits the distilled student wins and ties.
     """
-    from scaledown import datasets
+    from scaledown.foundations import datasets
 
     if framework == "keras":
         count = lambda m: sum(int(np.prod(w.shape)) for w in m.trainable_weights)  # noqa: E731
@@ -343,7 +345,7 @@ def _structured_both(nhwc, nchw, epochs, tune):
     import keras
     import torch
 
-    from scaledown import models, training
+    from scaledown.foundations import models, training
 
     keras.utils.set_random_seed(0)
     base = models.baseline("keras")
@@ -390,7 +392,8 @@ def main():
         os.environ["SCALEDOWN_QUICK"] = "1"
     import keras
 
-    from scaledown import datasets, models, pick, quick_mode, training
+    from scaledown.foundations import datasets, models, training
+    from scaledown import pick, quick_mode
 
     limit, epochs, tune = pick(full=None, quick=300), pick(full=30, quick=2), pick(full=30, quick=1)
     seeds = tuple(range(args.seeds or pick(full=3, quick=1)))

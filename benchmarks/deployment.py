@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 import scaledown
-from scaledown import architectures as arch
-from scaledown import datasets, models, training
+from scaledown.deploy import architectures as arch
+from scaledown.foundations import datasets, models, training
 from scaledown.deploy.linux import load_program
 
 import _results

@@ -44,8 +44,8 @@ def run(framework, splits, epochs, limit=None, grid=GRID):
     """Validation accuracies ``{"teacher", "alone", (alpha, T), ...}``, one per split."""
     from compression import distil, keras_accuracy, torch_accuracy, train_teacher_and_student  # the same recipe
 
-    from scaledown import datasets
-    from scaledown.distillation import SoftTargetLoss
+    from scaledown.foundations import datasets
+    from scaledown.compress.distillation import SoftTargetLoss
 
     accuracy = keras_accuracy if framework == "keras" else torch_accuracy
     scores = {"teacher": [], "alone": [], **{setting: [] for setting in grid}}
@@ -128,7 +128,7 @@ def main():
 
 
 def _training_labels(framework, seed, limit):
-    from scaledown import datasets
+    from scaledown.foundations import datasets
 
     return datasets.load_digits(layout="NHWC" if framework == "keras" else "NCHW", seed=seed, limit=limit).y_train
 

@@ -52,8 +52,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import _results  # noqa: E402
 
 import scaledown  # noqa: E402
-from scaledown import fleet  # noqa: E402
-from scaledown.datasets import IMU_CHANNELS, load_imu_stream  # noqa: E402
+from scaledown.operate import fleet  # noqa: E402
+from scaledown.foundations.datasets import IMU_CHANNELS, load_imu_stream  # noqa: E402
 
 REFERENCE, WINDOW = 3000, 200
 CHANGES = ("step_0.5sd", "step_1sd", "step_2sd", "ramp_2sd", "correlation", "spike", "noise", "stuck")

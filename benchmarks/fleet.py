@@ -14,7 +14,7 @@ import sys
 import time
 
 import scaledown
-from scaledown import fleet
+from scaledown.operate import fleet
 
 import _results
 

@@ -21,8 +21,8 @@ import time
 
 import _results
 import scaledown
-from scaledown import nas
-from scaledown.hardware.targets import format_bytes
+from scaledown.compress import nas
+from scaledown.foundations.hardware.targets import format_bytes
 
 
 def _costs(constraints, candidate) -> dict:
@@ -139,7 +139,7 @@ def main():
                             max(space.expansions), max(space.resolutions))
     largest_check = constraints.check(largest)
     x_proxy, _, x_val, _ = fitness.data(baseline.resolution)
-    from scaledown.datasets import load_digits
+    from scaledown.foundations.datasets import load_digits
     test_images = len(load_digits(size=baseline.resolution, layout="NCHW", seed=0).y_test)
     found_scores, baseline_scores = _scores(scores["found"]), _scores(scores["baseline"])
     results = {

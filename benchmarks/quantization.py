@@ -35,11 +35,11 @@ import _results
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import scaledown  # noqa: E402
-from scaledown.datasets import load_digits  # noqa: E402
-from scaledown.models import baseline  # noqa: E402
-from scaledown.quantization import layer_sensitivity, quantize, randomize_batchnorm, size_breakdown  # noqa: E402
-from scaledown.models import mobilenet_v1  # noqa: E402
-from scaledown.training import accuracy, predict_torch, train_keras, train_torch  # noqa: E402
+from scaledown.foundations.datasets import load_digits  # noqa: E402
+from scaledown.foundations.models import baseline  # noqa: E402
+from scaledown.compress.quantization import layer_sensitivity, quantize, randomize_batchnorm, size_breakdown  # noqa: E402
+from scaledown.foundations.models import mobilenet_v1  # noqa: E402
+from scaledown.foundations.training import accuracy, predict_torch, train_keras, train_torch  # noqa: E402
 
 SIZE_TARGET, PTQ_TARGET, QAT_TARGET = 0.27, 1.0, 0.3
 WIDTHS = (0.5, 1, 2, 8)  # the size-scaling table; every width in quick mode too, so the results keep one shape
@@ -79,10 +79,10 @@ def main(argv=None):
     for backend in ("onnxruntime", "openvino"):
         for method in ("none", "ptq", "qat"):
             if backend == "openvino" and method == "qat":  # the same QAT model, converted: no second training
-                from scaledown.quantization.openvino import convert_openvino
+                from scaledown.compress.quantization.openvino import convert_openvino
 
                 path = convert_openvino(qat_onnx.path, qat_onnx.path.with_suffix(".xml"))
-                qmodel = scaledown.quantization.QuantizedModel(path, "openvino", "qat", "NCHW")
+                qmodel = scaledown.compress.quantization.QuantizedModel(path, "openvino", "qat", "NCHW")
             else:
                 qmodel = quantize(torch_model, (x_train, y_train), method=method, backend=backend,
                                   epochs=qat_epochs)

@@ -5,7 +5,7 @@
 
 One table, as MCUboot's simulator, TUF's and Mender's test suites count theirs:
 
-1. **update fuzzing** — mutated updates sent to an A/B device (``scaledown.updates.faults.fuzz``):
+1. **update fuzzing** — mutated updates sent to an A/B device (``scaledown.operate.updates.faults.fuzz``):
    tried / accepted / crashed / old model lost (the last three must be 0);
 2. **power cuts** — one installation per flash write, power cut at that write, cleanly and
    with the write left half done (``power_cut_sweep``): tried / bricked (must be 0);
@@ -38,8 +38,8 @@ GATEWAY = [sys.executable, "-c", "import sys; from scaledown.cli import main; sy
 
 
 def update_rows(cases: int, page_size: int) -> dict:
-    from scaledown import federated, updates
-    from scaledown.updates.faults import fuzz, power_cut_sweep
+    from scaledown.operate import federated, updates
+    from scaledown.operate.updates.faults import fuzz, power_cut_sweep
 
     x, y, x_test, y_test = federated.load_flat_digits()
     old, _ = federated.train_centralised(x[:600], y[:600], epochs=2)
@@ -71,7 +71,7 @@ def update_rows(cases: int, page_size: int) -> dict:
 
 
 def telemetry_row(cases: int) -> dict:
-    from scaledown import fleet
+    from scaledown.operate import fleet
 
     rng = np.random.default_rng(7)
     gateway = fleet.Gateway("mqtt://127.0.0.1:1", "gw0")           # handle() is what every message meets
@@ -121,8 +121,8 @@ def _start_gateway(url, db):
 
 
 def gateway_kill_row(url: str, total: int, kills: int) -> dict:
-    from scaledown import fleet
-    from scaledown.fleet import topics
+    from scaledown.operate import fleet
+    from scaledown.operate.fleet import topics
 
     with tempfile.TemporaryDirectory() as folder:
         db = os.path.join(folder, "fleet.db")
@@ -171,10 +171,10 @@ def gateway_kill_row(url: str, total: int, kills: int) -> dict:
 
 
 def death_row(url: str, keepalive: int) -> dict:
-    from scaledown import fleet
+    from scaledown.operate import fleet
 
     with fleet.Gateway(url, "gw1") as gateway:
-        script = ("import time; from scaledown import fleet; from scaledown.fleet import topics; "
+        script = ("import time; from scaledown.operate import fleet; from scaledown.operate.fleet import topics; "
                   f"c = fleet.connect({url!r}, 'dev-silent', keepalive={keepalive}, "
                   "will=(topics.device_topic('gw1', 'silent', 'status'), b'offline')); print('up', flush=True); "
                   "time.sleep(300)")
@@ -200,7 +200,7 @@ def main(argv=None) -> int:
     if args.quick:
         os.environ["SCALEDOWN_QUICK"] = "1"
     import scaledown
-    from scaledown import fleet
+    from scaledown.operate import fleet
 
     quick = scaledown.quick_mode()
     started = time.time()

@@ -7,7 +7,7 @@
     scaledown progress                         where you stand across all labs
     scaledown labs build                       regenerate the learners' labs from the solutions
     scaledown labs grade PATH...               run learners' lab notebooks and print a grade table
-    scaledown fleet broker|simulate|gateway    the simulated fleet over MQTT (see scaledown.fleet.cli)
+    scaledown fleet broker|simulate|gateway    the simulated fleet over MQTT (see scaledown.operate.fleet.cli)
 """
 from __future__ import annotations
 
@@ -18,13 +18,13 @@ import sys
 
 
 def _targets(args) -> int:
-    from scaledown import hardware
+    from scaledown.foundations import hardware
     print(hardware.targets_table())
     return 0
 
 
 def _profile(args) -> int:
-    from scaledown import hardware
+    from scaledown.foundations import hardware
     path = pathlib.Path(args.model)
     model = path
     if path.suffix == ".keras":
@@ -99,7 +99,7 @@ def main(argv=None) -> int:
     g.add_argument("--timeout", type=float, default=600, help="seconds each notebook may run (default: 600)")
     g.add_argument("--full", action="store_true", help="run in full mode (the labs' full data and epochs) instead of quick")
     g.set_defaults(run=_labs_grade)
-    from scaledown.fleet import cli as fleet_cli
+    from scaledown.operate.fleet import cli as fleet_cli
     fleet_cli.add_parser(sub)
     args = parser.parse_args(argv)
     try:

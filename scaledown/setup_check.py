@@ -19,7 +19,7 @@ from scaledown.labs import course_root
 # Distribution name -> module to import, where they differ.
 _IMPORT_NAMES = {
     "tensorflow-cpu": "tensorflow", "tf-keras": "tf_keras", "tensorflow-model-optimization": "tensorflow_model_optimization",
-    "ai-edge-litert": "ai_edge_litert", "tflite-micro": "tflite_micro", "scikit-learn": "sklearn",
+    "ai-edge-litert": "ai_edge_litert", "tflite-micro": "tflite_micro", "scikit-learn": "sklearn", "pyelftools": "elftools",
     "paho-mqtt": "paho.mqtt", "jupyter-book": "jupyter_book", "ipykernel": "ipykernel", "pytest-xdist": "xdist",
     "import-linter": "importlinter",
 }
@@ -116,7 +116,7 @@ def check_end_to_end() -> Finding:
         from ai_edge_litert.interpreter import Interpreter
         from tflite_micro.python.tflite_micro import runtime
 
-        from scaledown.datasets import load_sine
+        from scaledown.foundations.datasets import load_sine
 
         x, y, _, _ = load_sine(n_samples=200)
         keras.utils.set_random_seed(0)

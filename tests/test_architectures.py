@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from scaledown import architectures as arch
+from scaledown.deploy import architectures as arch
+from scaledown.operate import updates
 
 
 def tenants():
@@ -69,10 +70,10 @@ def test_exact_placement_uses_fewest_devices_and_respects_limits():
 
 def test_rollout_waves_are_stratified_and_cover_the_fleet():
     fleet = {f"nano-{i}": "nano33ble" for i in range(40)} | {f"pi-{i}": "pi4" for i in range(10)}
-    waves = arch.rollout_waves(fleet, canary_fraction=0.05, wave_fractions=(0.25, 0.5, 1.0))
+    waves = updates.rollout_waves(fleet, canary_fraction=0.05, wave_fractions=(0.25, 0.5, 1.0))
     assert sorted(d for w in waves for d in w) == sorted(fleet)
     assert {fleet[d] for d in waves[0]} == {"nano33ble", "pi4"} and len(waves[0]) == 3
-    bad = arch.simulate_rollout(waves, fleet, failure_rate={"pi4": 1.0})
+    bad = updates.simulate_rollout(waves, fleet, failure_rate={"pi4": 1.0})
     assert bad["halted_after"] == 0 and bad["updated"] == len(waves[0])
 
 

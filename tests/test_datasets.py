@@ -1,4 +1,4 @@
-"""scaledown.datasets: shapes, dtypes, determinism, errors, and the download cache (no network)."""
+"""scaledown.foundations.datasets: shapes, dtypes, determinism, errors, and the download cache (no network)."""
 import hashlib
 import io
 import os
@@ -9,9 +9,9 @@ import tarfile
 import numpy as np
 import pytest
 
-from scaledown.datasets import downloads
-from scaledown.datasets._common import datasets_dir
-from scaledown.datasets import (
+from scaledown.foundations.datasets import downloads
+from scaledown.foundations.datasets._common import datasets_dir
+from scaledown.foundations.datasets import (
     MOTIONS_CLASSES,
     DatasetUnavailableError,
     download,
@@ -227,7 +227,7 @@ class _Boom:
 
 
 def test_a_batch_file_that_would_run_code_is_refused(tmp_path, monkeypatch):
-    from scaledown.datasets.cifar10 import _read_batch
+    from scaledown.foundations.datasets.cifar10 import _read_batch
 
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "data_batch_1"

@@ -15,7 +15,7 @@ import pytest
 from scaledown.deploy import DeploymentRefused, create_deployment_package
 from scaledown.deploy.micro import (RESOLVER_METHODS, _runs_with, c_array, measure_arena, read_c_array,
                                     run_litert_reference, run_tflm)
-from scaledown.hardware.targets import TFLITE_MICRO_OPS
+from scaledown.foundations.hardware.targets import TFLITE_MICRO_OPS
 
 
 def gesture_model(classes=4):
@@ -176,7 +176,7 @@ def test_pytorch_and_onnx_are_refused_for_microcontrollers(tmp_path):
 
 
 def test_float_tflite_is_refused_for_microcontrollers(tmp_path):
-    from scaledown.quantization.tensorflow import float_tflite
+    from scaledown.compress.quantization.tensorflow import float_tflite
 
     content = float_tflite(gesture_model())
     with pytest.raises(DeploymentRefused, match="full-int8"):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from scaledown import datasets, models
-from scaledown.distillation import CrossEntropyLoss, HintLoss, KnowledgeDistillation, soft_target_loss
+from scaledown.foundations import datasets, models
+from scaledown.compress.distillation import CrossEntropyLoss, HintLoss, KnowledgeDistillation, soft_target_loss
 
 
 def _softmax(z):

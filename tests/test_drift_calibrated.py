@@ -12,8 +12,8 @@ standard deviations) and the detector flags them, as it should.
 import numpy as np
 import pytest
 
-from scaledown import fleet
-from scaledown.datasets import load_imu_stream
+from scaledown.operate import fleet
+from scaledown.foundations.datasets import load_imu_stream
 
 # name: (reference readings, window readings); both ≈ 12 s of reference, 0.8 s windows
 STREAMS = {"xio": (3000, 200), "xsens": (2000, 100), "polulu": (1100, 100)}

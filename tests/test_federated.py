@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from scaledown import federated
+from scaledown.operate import federated
 
 
 @pytest.fixture(scope="module")

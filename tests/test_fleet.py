@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from scaledown import fleet
+from scaledown.operate import fleet
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_alerts_reach_the_cloud(scenario):
 
 
 def test_malformed_telemetry_is_counted_and_dropped(broker):
-    from scaledown.fleet.broker import connect
+    from scaledown.operate.fleet.broker import connect
 
     world = fleet.SensorWorld()
     with fleet.Gateway(broker.url, "gwm", reference=world.profile()) as gw:

@@ -26,8 +26,8 @@ import time
 
 import pytest
 
-from scaledown import fleet
-from scaledown.fleet import topics
+from scaledown.operate import fleet
+from scaledown.operate.fleet import topics
 
 HAVE_MOSQUITTO = bool(shutil.which("mosquitto") or os.path.exists("/usr/sbin/mosquitto"))
 if not HAVE_MOSQUITTO and os.environ.get("CI"):
@@ -113,7 +113,7 @@ MOSQUITTO_SWEEP_S = 5  # Mosquitto 2.0 checks keep-alives every 5 s, on top of M
 def test_a_device_that_dies_silently_is_reported_offline_through_its_last_will(mosquitto, tmp_path):
     keepalive = 2
     with fleet.Gateway(mosquitto.url, "gw1", durable=False) as gateway:
-        script = ("import sys, time; from scaledown import fleet; from scaledown.fleet import topics; "
+        script = ("import sys, time; from scaledown.operate import fleet; from scaledown.operate.fleet import topics; "
                   f"c = fleet.connect({mosquitto.url!r}, 'dev-silent', keepalive={keepalive}, "
                   "will=(topics.device_topic('gw1', 'silent', 'status'), b'offline')); "
                   "c.publish(topics.device_topic('gw1', 'silent', 'status'), b'online', qos=1, retain=True); "

@@ -3,7 +3,7 @@ import keras
 import pytest
 import torch
 
-from scaledown.frameworks import framework_of
+from scaledown.foundations.frameworks import framework_of
 
 
 def test_detects_keras_and_torch():
@@ -30,4 +30,4 @@ def test_the_package_asks_which_framework_in_one_place_only():
     package = pathlib.Path(__file__).resolve().parents[1] / "scaledown"
     checks = [str(p.relative_to(package)) for p in package.rglob("*.py")
               if p.name != "frameworks.py" and re.search(r"isinstance\([^)]*torch\.nn\.Module\)", p.read_text())]
-    assert not checks, f"framework dispatch outside scaledown/frameworks.py: {checks}"
+    assert not checks, f"framework dispatch outside scaledown/foundations/frameworks.py: {checks}"

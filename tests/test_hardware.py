@@ -1,14 +1,14 @@
-"""Targets, the graph IR and the readers of scaledown.hardware."""
+"""Targets, the graph IR and the readers of scaledown.foundations.hardware."""
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from scaledown.hardware import TARGETS, get_target, list_targets, read_graph, targets_table
-from scaledown.hardware.graph import (Graph, Op, Tensor, count_macs, count_params,
+from scaledown.foundations.hardware import TARGETS, get_target, list_targets, read_graph, targets_table
+from scaledown.foundations.hardware.graph import (Graph, Op, Tensor, count_macs, count_params,
                                       peak_activation_bytes)
-from scaledown.hardware.targets import TFLITE_MICRO_OPS
+from scaledown.foundations.hardware.targets import TFLITE_MICRO_OPS
 
 
 def test_get_target_by_id_and_alias_ignores_case():

@@ -1,8 +1,8 @@
-"""scaledown.models: the same architecture in Keras and PyTorch, built from one spec."""
+"""scaledown.foundations.models: the same architecture in Keras and PyTorch, built from one spec."""
 import numpy as np
 import pytest
 
-from scaledown.models import (
+from scaledown.foundations.models import (
     ArchitectureSpec,
     build,
     efficientnet_lite,
@@ -94,7 +94,7 @@ def test_v2_residual_adds_where_stride_is_one_and_channels_match():
 
 def test_torch_inverted_residual_uses_the_skip_where_keras_adds():
     pytest.importorskip("torch")
-    from scaledown.models.torch_builder import InvertedResidual
+    from scaledown.foundations.models.torch_builder import InvertedResidual
 
     model = build(mobilenet_v2_spec(), "torch")
     skips = [name for name, m in model.named_children() if isinstance(m, InvertedResidual) and m.use_residual]

@@ -1,10 +1,11 @@
-"""scaledown.nas: the search space, constraints checked before training, Pareto fronts, the two searches."""
+"""scaledown.compress.nas: the search space, constraints checked before training, Pareto fronts, the two searches."""
 import dataclasses
 
 import numpy as np
 import pytest
 
-from scaledown import models, nas
+from scaledown.foundations import models
+from scaledown.compress import nas
 
 SPACE = nas.SearchSpace()
 # A small space for the searches with a fake fitness: 2 * 3 * 2 * 2 * 2 * 2 = 96 knob settings.

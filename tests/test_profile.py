@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from scaledown.hardware import profile
+from scaledown.foundations.hardware import profile
 
 
 def _keras_cnn(activation="relu"):
@@ -132,8 +132,8 @@ def test_folding_batchnorm_counts_one_bias_per_channel_in_channels_first_graphs(
     # a PyTorch conv without bias, then BatchNorm: folding gives the conv 16 int32 biases, not one per column
     import torch
 
-    from scaledown.hardware import read_graph
-    from scaledown.hardware.graph import int8_weight_bytes
+    from scaledown.foundations.hardware import read_graph
+    from scaledown.foundations.hardware.graph import int8_weight_bytes
 
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3, bias=False), torch.nn.BatchNorm2d(16)).eval()
     graph = read_graph(model, input_shape=(1, 3, 32, 20))     # output (1, 16, 30, 18): columns 18, channels 16

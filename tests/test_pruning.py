@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from scaledown import datasets, models, profile, pruning
+from scaledown.foundations import datasets, models
+from scaledown import profile
+from scaledown.compress import pruning
 
 
 def test_magnitude_mask_prunes_the_smallest_weights():
@@ -137,7 +139,7 @@ def test_torch_prune_channels_refuses_a_flatten_of_a_map_larger_than_1x1():
     import torch
     from torch import nn
 
-    from scaledown.pruning import prune_channels
+    from scaledown.compress.pruning import prune_channels
 
     model = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3), nn.ReLU(), nn.Flatten(),
                           nn.Linear(8 * 4 * 4, 3))

@@ -1,10 +1,10 @@
-"""scaledown.quantization: the arithmetic, calibration, BN folding, STE, and every backend on its real runtime."""
+"""scaledown.compress.quantization: the arithmetic, calibration, BN folding, STE, and every backend on its real runtime."""
 import numpy as np
 import pytest
 
-from scaledown.datasets import load_digits
-from scaledown.models import baseline
-from scaledown.quantization import (
+from scaledown.foundations.datasets import load_digits
+from scaledown.foundations.models import baseline
+from scaledown.compress.quantization import (
     MinMaxObserver,
     MSEObserver,
     PercentileObserver,
@@ -107,7 +107,7 @@ def digits_nchw():
 
 @pytest.fixture(scope="module")
 def torch_model(digits_nchw):
-    from scaledown.training import train_torch
+    from scaledown.foundations.training import train_torch
 
     model = baseline("torch")
     train_torch(model, digits_nchw.x_train, digits_nchw.y_train, epochs=2, progress=False)
@@ -115,7 +115,7 @@ def torch_model(digits_nchw):
 
 
 def _logits(model, x):
-    from scaledown.training import predict_torch
+    from scaledown.foundations.training import predict_torch
 
     return predict_torch(model, x)
 
@@ -123,7 +123,7 @@ def _logits(model, x):
 def test_batchnorm_folding_keeps_the_outputs(torch_model, digits_nchw):
     from torch import nn
 
-    from scaledown.quantization.batchnorm import fold_conv_bn_torch
+    from scaledown.compress.quantization.batchnorm import fold_conv_bn_torch
 
     folded = fold_conv_bn_torch(torch_model)
     assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
@@ -134,7 +134,7 @@ def test_batchnorm_folding_keeps_the_outputs(torch_model, digits_nchw):
 def test_straight_through_gradient_is_one_inside_the_range_and_zero_outside():
     import torch
 
-    from scaledown.quantization.torch_qat import fake_quantize_ste
+    from scaledown.compress.quantization.torch_qat import fake_quantize_ste
 
     x = torch.tensor([-3.0, -0.5, 0.0, 0.7, 3.0], requires_grad=True)
     fake_quantize_ste(x, torch.tensor(1 / 64), torch.tensor(0.0)).sum().backward()  # range ±2
@@ -145,9 +145,9 @@ def test_torch_qat_exports_qdq_onnx_that_onnxruntime_runs(torch_model, digits_nc
     import onnx
     import torch
 
-    from scaledown.quantization.onnx import run_onnx
-    from scaledown.quantization.torch_qat import export_qdq_onnx, prepare_qat
-    from scaledown.training import train_torch
+    from scaledown.compress.quantization.onnx import run_onnx
+    from scaledown.compress.quantization.torch_qat import export_qdq_onnx, prepare_qat
+    from scaledown.foundations.training import train_torch
 
     qat_model = prepare_qat(torch_model)
     train_torch(qat_model, digits_nchw.x_train[:96], digits_nchw.y_train[:96], epochs=1, learning_rate=1e-4,
@@ -195,7 +195,7 @@ def digits_nhwc():
 
 @pytest.fixture(scope="module")
 def keras_model(digits_nhwc):
-    from scaledown.training import train_keras
+    from scaledown.foundations.training import train_keras
 
     model = baseline("keras")
     train_keras(model, digits_nhwc.x_train, digits_nhwc.y_train, epochs=2)
@@ -228,7 +228,7 @@ def test_keras_ptq_weights_are_a_quarter_of_the_float_weights_and_the_parts_add_
 
 
 def test_an_untrained_model_needs_random_batchnorm_to_measure_file_sizes(digits_nhwc):
-    from scaledown.quantization import randomize_batchnorm
+    from scaledown.compress.quantization import randomize_batchnorm
 
     untrained, randomised = baseline("keras"), randomize_batchnorm(baseline("keras"))
     sizes = [quantize(m, (digits_nhwc.x_train[:16],), method="none").size_bytes for m in (untrained, randomised)]
@@ -244,8 +244,8 @@ def test_size_breakdown_rejects_other_files(tmp_path):
 
 def test_litert_and_tflite_micro_give_identical_int8_outputs(keras_ptq):
     # The baseline's int8 file, every test digit: LiteRT's reference kernels and TFLite Micro agree bit for bit.
-    from scaledown.hardware.tflite_reader import read_tflite
-    from scaledown.quantization.tensorflow import run_tflite
+    from scaledown.foundations.hardware.tflite_reader import read_tflite
+    from scaledown.compress.quantization.tensorflow import run_tflite
 
     x = load_digits(layout="NHWC").x_test
     litert = run_tflite(keras_ptq.path, x, runtime="litert", reference_kernels=True, raw=True)
@@ -263,7 +263,7 @@ def keras_trained(digits_nhwc):
     After ``keras_model``'s two epochs it still predicts one class for every digit, and
     an accuracy kept by QAT would say nothing.
     """
-    from scaledown.training import train_keras
+    from scaledown.foundations.training import train_keras
 
     model = baseline("keras")
     train_keras(model, digits_nhwc.x_train, digits_nhwc.y_train, epochs=8)
@@ -277,7 +277,7 @@ def _accuracy(logits, labels):
 @pytest.fixture(scope="module")
 def keras_qat(keras_trained, digits_nhwc):
     """``(qat_model, tflite_bytes)``: tfmot's fake-quantized model after one epoch of QAT, and its int8 file."""
-    from scaledown.quantization import tensorflow as tfl
+    from scaledown.compress.quantization import tensorflow as tfl
 
     qat_model = tfl.prepare_qat_keras(keras_trained)
     tfl.fit_qat_keras(qat_model, digits_nhwc.x_train[:64], digits_nhwc.y_train[:64], epochs=1)
@@ -288,7 +288,7 @@ def test_keras_qat_fake_quantizes_every_kernel_and_activation_onto_the_int8_grid
                                                                                   digits_nhwc):
     import keras
 
-    from scaledown.quantization.tensorflow import TFLiteRunner
+    from scaledown.compress.quantization.tensorflow import TFLiteRunner
 
     qat_model, content = keras_qat
     names = {w.name.split(":")[0] for w in qat_model.weights}
@@ -313,7 +313,7 @@ def test_keras_qat_fake_quantizes_every_kernel_and_activation_onto_the_int8_grid
 
 
 def test_keras_qat_int8_tflite_computes_what_the_qat_model_simulated(keras_trained, keras_qat, digits_nhwc):
-    from scaledown.quantization.tensorflow import TFLiteRunner
+    from scaledown.compress.quantization.tensorflow import TFLiteRunner
 
     qat_model, content = keras_qat
     x = digits_nhwc.x_test
@@ -397,7 +397,7 @@ def _requantize(acc, m0, shift):
 
 def test_hand_requantization_of_the_first_conv_matches_litert_reference_kernels_bit_for_bit(keras_ptq):
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
-    from scaledown.quantization.tensorflow import TFLiteRunner
+    from scaledown.compress.quantization.tensorflow import TFLiteRunner
 
     interpreter = Interpreter(model_path=str(keras_ptq.path), experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
                               experimental_preserve_all_tensors=True)

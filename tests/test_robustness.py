@@ -4,7 +4,7 @@ import types
 import numpy as np
 import pytest
 
-from scaledown import federated, robustness
+from scaledown.operate import federated, robustness
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@ import types
 
 import pytest
 
-from scaledown import timing
-from scaledown.timing import median_ms
+from scaledown.foundations import timing
+from scaledown.foundations.timing import median_ms
 
 
 def test_median_ms_is_the_median_of_the_timed_repeats_in_milliseconds(monkeypatch):

@@ -2,7 +2,7 @@
 import numpy as np
 import torch
 
-from scaledown import datasets, models, training
+from scaledown.foundations import datasets, models, training
 
 
 def test_train_keras_learns_digits():

@@ -12,9 +12,10 @@ import struct
 import numpy as np
 import pytest
 
-from scaledown import federated, pick, updates
-from scaledown.updates import REASONS, Flash, PowerCut, UpdateRefused
-from scaledown.updates.signing import Manifest
+from scaledown.operate import federated, updates
+from scaledown import pick
+from scaledown.operate.updates import REASONS, Flash, PowerCut, UpdateRefused
+from scaledown.operate.updates.signing import Manifest
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +109,7 @@ def test_every_refusal_reason_is_documented():
 
 # ---------------------------------------------------------------- fuzzing
 def test_fuzzed_updates_are_all_refused_and_the_old_model_keeps_answering(models):
-    from scaledown.updates.faults import MUTATIONS, fuzz
+    from scaledown.operate.updates.faults import MUTATIONS, fuzz
 
     old, new, health_check, private_key, public_key = models
     attacker_key, _ = updates.generate_keypair()
@@ -145,7 +146,7 @@ def update_and_count(old, new, health_check, private_key, public_key):
 
 
 def test_the_power_cut_sweep_counts_every_write_and_no_brick(models):
-    from scaledown.updates.faults import power_cut_sweep
+    from scaledown.operate.updates.faults import power_cut_sweep
 
     old, new, health_check, private_key, public_key = models
     update = updates.make_update(old, new, private_key, counter=1, version="1.1")

@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from scaledown import federated, updates
-from scaledown.updates import UpdateRefused
+from scaledown.operate import federated, updates
+from scaledown.operate.updates import UpdateRefused
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_delta_holds_only_the_changed_tensors(setup):
 
 
 def test_last_layer_update_of_the_baseline_is_under_ten_percent_of_the_full_model(setup):
-    from scaledown import models
+    from scaledown.foundations import models
 
     *_, private_key, _ = setup
     old = {k: v.numpy() for k, v in models.baseline("torch").state_dict().items()}

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for scaledown
-from scaledown.quantization.arithmetic import dequantize, quantization_params, quantize  # noqa: E402
+from scaledown.compress.quantization.arithmetic import dequantize, quantization_params, quantize  # noqa: E402
 
 from _shapes import ACCENT, INK, arrow, canvas, save  # noqa: E402
 

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for scaledown
-from scaledown.pruning import magnitude_mask  # noqa: E402
+from scaledown.compress.pruning import magnitude_mask  # noqa: E402
 
 from _shapes import ACCENT, INK, save  # noqa: E402
 

@@ -11,8 +11,8 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for scaledown
-from scaledown.hardware import get_target  # noqa: E402
-from scaledown.nas import Candidate, SearchSpace  # noqa: E402
+from scaledown.foundations.hardware import get_target  # noqa: E402
+from scaledown.compress.nas import Candidate, SearchSpace  # noqa: E402
 
 from _shapes import INK, save  # noqa: E402
 

@@ -1,4 +1,5 @@
-"""Deployment: a package that runs the model on the board, checked here on the board's runtime.
+"""Part 3 of the course, deployment (chapter 6): a package that runs the model on the board,
+checked here on the board's runtime, and the architectures and power budgets around it.
 
     import scaledown
     package = scaledown.create_deployment_package(model, target="pi", out="build/digits-pi",
@@ -13,6 +14,9 @@ Read the modules in this order:
 ``micro``    microcontrollers: C array, op resolver, measured tensor arena, Arduino and PlatformIO
 ``wrapper``  ``wrap(model)``: ``model.create_deployment_package(target=...)`` on any model
 ``cli``      ``scaledown deploy MODEL --target pi --out DIR``
+
+and beside them ``architectures`` (multi-tenancy, shared arenas, placement, cascades) and
+``power`` (battery life from a duty cycle). Imports only from foundations and compress.
 
 TensorFlow, PyTorch and the runtimes are imported only when a package is built.
 """

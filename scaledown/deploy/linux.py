@@ -20,8 +20,8 @@ import numpy as np
 from scaledown.deploy.package import (DeploymentPackage, DeploymentRefused, HELP_CHAPTERS, MANIFEST,
                                       check_preprocessing, list_files, model_spec, raw_samples,
                                       replace_folder, staging, write_json)
-from scaledown.hardware import profile
-from scaledown.hardware.targets import format_bytes
+from scaledown.foundations.hardware import profile
+from scaledown.foundations.hardware.targets import format_bytes
 
 TEMPLATES = pathlib.Path(__file__).parent / "templates" / "linux"
 RUNTIMES = {"tflite": ("litert", "LiteRT", "ai-edge-litert"), "onnx": ("onnxruntime", "ONNX Runtime", "onnxruntime")}
@@ -59,7 +59,7 @@ def reference_outputs(artefact, x: np.ndarray, preprocessing: dict) -> np.ndarra
         session = onnxruntime.InferenceSession(artefact.content, providers=["CPUExecutionProvider"])
         name = session.get_inputs()[0].name
         return np.concatenate([session.run(None, {name: x[i:i + 1]})[0] for i in range(len(x))]).astype(np.float32)
-    from scaledown.quantization.tensorflow import TFLiteRunner
+    from scaledown.compress.quantization.tensorflow import TFLiteRunner
 
     return TFLiteRunner(artefact.content, "litert", num_threads=None).predict(x)
 

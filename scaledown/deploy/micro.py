@@ -30,7 +30,7 @@ import numpy as np
 from scaledown.deploy.package import (DeploymentPackage, DeploymentRefused, HELP_CHAPTERS, MANIFEST,
                                       check_preprocessing, list_files, raw_samples, staging, tflite_spec,
                                       write_json)
-from scaledown.hardware.targets import format_bytes
+from scaledown.foundations.hardware.targets import format_bytes
 
 TEMPLATES = pathlib.Path(__file__).parent / "templates" / "micro"
 
@@ -267,7 +267,7 @@ def run_tflm(content: bytes, x_int8: np.ndarray, arena_size: int | None = None) 
 
 def run_litert_reference(content: bytes, x_int8: np.ndarray) -> np.ndarray:
     """Raw int8 outputs of LiteRT with its reference kernels (the integer arithmetic TFLite Micro implements)."""
-    from scaledown.quantization.tensorflow import TFLiteRunner
+    from scaledown.compress.quantization.tensorflow import TFLiteRunner
 
     runner = TFLiteRunner(bytes(content), "litert", reference_kernels=True)
     return np.concatenate([runner.invoke(sample[None]) for sample in x_int8])

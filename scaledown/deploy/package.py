@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from scaledown.frameworks import framework_of
+from scaledown.foundations.frameworks import framework_of
 
-from scaledown.hardware import get_target
+from scaledown.foundations.hardware import get_target
 
 MANIFEST = "manifest.json"
 HELP_CHAPTERS = ("see the chapters on quantization (int8 is 4x smaller), pruning and "
@@ -62,7 +62,7 @@ class DeploymentPackage:
     ----------
     path : pathlib.Path
         The package folder.
-    target : scaledown.hardware.Target
+    target : scaledown.foundations.hardware.Target
     manifest : dict
         The contents of ``manifest.json``.
     files : list of str
@@ -116,7 +116,7 @@ def to_artefact(model, target, representative_data=None, num_calibration=300) ->
         fmt = "tflite" if model.backend == "tflite" else "onnx"
         return Artefact(pathlib.Path(model.path).read_bytes(), fmt, f"scaledown.quantize ({model.method})")
     if isinstance(model, (str, os.PathLike)):
-        from scaledown.hardware.readers import check_model_file, load_keras_file, read_graph
+        from scaledown.foundations.hardware.readers import check_model_file, load_keras_file, read_graph
 
         path = check_model_file(model, accepted=ACCEPTED)
         suffix = path.suffix.lower()
@@ -138,12 +138,12 @@ def to_artefact(model, target, representative_data=None, num_calibration=300) ->
             "pass representative_data=..., or an already-quantized .tflite/.onnx.")
     x = check_representative_data(representative_data, _input_shape(model, framework))
     if framework == "keras":
-        from scaledown.quantization.tensorflow import ptq_tflite
+        from scaledown.compress.quantization.tensorflow import ptq_tflite
 
         with _quiet_converter():
             content = ptq_tflite(model, x, num_calibration)
         return Artefact(content, "tflite", "Keras model, full-int8 post-training quantization (TFLiteConverter)")
-    from scaledown.quantization import quantize
+    from scaledown.compress.quantization import quantize
 
     with tempfile.TemporaryDirectory() as folder:
         quantized = quantize(model, (x,), backend="onnxruntime", directory=folder, num_calibration=num_calibration)

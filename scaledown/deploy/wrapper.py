@@ -9,7 +9,7 @@ model's, so it trains, predicts and saves as before.
 """
 from __future__ import annotations
 
-from scaledown.frameworks import framework_of
+from scaledown.foundations.frameworks import framework_of
 
 
 class DeployableModel:
@@ -49,7 +49,7 @@ class DeployableModel:
 
     def profile(self, target="nano33ble", **options):
         """:func:`scaledown.profile` of the wrapped model."""
-        from scaledown.hardware import profile
+        from scaledown.foundations.hardware import profile
 
         return profile(self.model, target=target, **options)
 
