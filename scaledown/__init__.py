@@ -13,11 +13,12 @@ The folders follow the course's four parts; each imports only from the parts bef
 
 TensorFlow and PyTorch are imported only when a model of theirs is used.
 """
+
 __version__ = "0.1.0"
 
+from scaledown.deploy import create_deployment_package, wrap  # noqa: F401  (numpy only; frameworks load on use)
 from scaledown.foundations.config import pick, quick_mode  # noqa: F401
 from scaledown.foundations.hardware import get_target, list_targets, profile  # noqa: F401
-from scaledown.deploy import create_deployment_package, wrap  # noqa: F401  (numpy only; frameworks load on use)
 
 
 def __getattr__(name):

@@ -1,4 +1,5 @@
 """FedAvg on non-IID digits against centralised training (NumPy MLP, a few seconds)."""
+
 import numpy as np
 import pytest
 

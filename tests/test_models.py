@@ -1,4 +1,5 @@
 """scaledown.foundations.models: the same architecture in Keras and PyTorch, built from one spec."""
+
 import numpy as np
 import pytest
 
@@ -109,7 +110,9 @@ def test_efficientnet_lite_uses_kernels_3_and_5():
     assert {block.kernel_size for block in efficientnet_lite_spec().blocks} == {3, 5}
 
 
-@pytest.mark.parametrize("value, expected", [(16, 16), (12, 16), (4, 8), (1, 8), (32 * 0.75, 24), (20, 24), (36, 40), (100, 104)])
+@pytest.mark.parametrize(
+    "value, expected", [(16, 16), (12, 16), (4, 8), (1, 8), (32 * 0.75, 24), (20, 24), (36, 40), (100, 104)]
+)
 def test_make_divisible(value, expected):
     assert make_divisible(value) == expected
 

@@ -1,4 +1,5 @@
 """`scaledown` must be this repository's package, never the unrelated PyPI project."""
+
 import importlib.metadata
 import pathlib
 
@@ -33,15 +34,15 @@ def test_the_package_layers_only_point_down():
     import pathlib
     import subprocess
     import sys
-
     import tomllib
 
     root = pathlib.Path(__file__).resolve().parents[1]
     contracts = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
     lint = pathlib.Path(sys.executable).with_name("lint-imports")
     run = subprocess.run([str(lint), "pyproject.toml"], capture_output=True, text=True, cwd=root)
-    assert run.returncode == 0 and f"{len(contracts)} kept, 0 broken" in run.stdout, \
+    assert run.returncode == 0 and f"{len(contracts)} kept, 0 broken" in run.stdout, (
         run.stdout[-3000:] + run.stderr[-2000:]
+    )
 
 
 def test_the_folders_are_the_course_parts():
@@ -49,6 +50,23 @@ def test_the_folders_are_the_course_parts():
     import pathlib
 
     package = pathlib.Path(scaledown.__file__).parent
-    top = {p.stem for p in package.iterdir() if p.name != "__pycache__" and not p.name.startswith(".")
-           and (p.is_dir() or p.suffix == ".py")}
+    top = {
+        p.stem
+        for p in package.iterdir()
+        if p.name != "__pycache__" and not p.name.startswith(".") and (p.is_dir() or p.suffix == ".py")
+    }
     assert top == {"__init__", "foundations", "compress", "deploy", "operate", "labs", "cli", "setup_check"}, top
+
+
+def test_ruff_finds_nothing_to_lint_or_format():
+    # [tool.ruff] in pyproject.toml; `make format` fixes what it can.
+    import pathlib
+    import subprocess
+    import sys
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    ruff = pathlib.Path(sys.executable).with_name("ruff")
+    lint = subprocess.run([str(ruff), "check", "--no-cache", "."], capture_output=True, text=True, cwd=root)
+    assert lint.returncode == 0, lint.stdout[-3000:] + lint.stderr[-1000:]
+    fmt = subprocess.run([str(ruff), "format", "--check", "--no-cache", "."], capture_output=True, text=True, cwd=root)
+    assert fmt.returncode == 0, "run `make format`:\n" + fmt.stdout[-3000:] + fmt.stderr[-1000:]

@@ -1,4 +1,5 @@
 """Bit flips, their detection, a timing leak, and voting."""
+
 import types
 
 import numpy as np
@@ -43,7 +44,7 @@ def test_range_check_flags_corrupted_activations(model):
     assert robustness.range_check(corrupted, low, high).tolist() == [i == 5 for i in range(len(hidden))]
 
 
-TICK = 2.0 ** -20  # about 1 µs, a power of two so that sums of ticks are exact in floating point
+TICK = 2.0**-20  # about 1 µs, a power of two so that sums of ticks are exact in floating point
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """The shared latency measurement, on a fake clock that each call moves by a known amount."""
+
 import types
 
 import pytest

@@ -1,4 +1,5 @@
 """The shared training loops learn, in both frameworks, on a few digits."""
+
 import numpy as np
 import torch
 

@@ -1,11 +1,9 @@
 """Signed manifests, delta updates and A/B slots: a device never ends without a working model."""
-import json
 
 import numpy as np
 import pytest
 
 from scaledown.operate import federated, updates
-from scaledown.operate.updates import UpdateRefused
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +78,9 @@ def test_unsigned_tampered_and_wrong_key_updates_are_refused(setup):
     assert device.last_refusal == "bad_signature"
     bad_payload = bytearray(update.payload)
     bad_payload[len(bad_payload) // 2] ^= 0xFF
-    assert "tampered in transit" in device.receive(updates.Update(update.manifest, update.signature,
-                                                                  bytes(bad_payload)).wire())
+    assert "tampered in transit" in device.receive(
+        updates.Update(update.manifest, update.signature, bytes(bad_payload)).wire()
+    )
     other_key, _ = updates.generate_keypair()
     forged = updates.make_update(old, new, other_key, counter=1, version="evil")
     assert "tampered" in device.receive(forged.wire())

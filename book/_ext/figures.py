@@ -14,6 +14,7 @@ chapters with MyST's ``{figure}`` directive, with ``:alt:`` text and a caption:
 A PNG is rewritten only when its bytes change, so an unchanged figure does not make
 Sphinx re-read its chapter. Registered in ``_config.yml`` (``sphinx: local_extensions``).
 """
+
 import base64
 import importlib.util
 import io

@@ -20,12 +20,8 @@ and beside them ``architectures`` (multi-tenancy, shared arenas, placement, casc
 
 TensorFlow, PyTorch and the runtimes are imported only when a package is built.
 """
-from scaledown.deploy.package import (  # noqa: F401
-    Artefact,
-    DeploymentPackage,
-    DeploymentRefused,
-    create_deployment_package,
-)
+
+from scaledown.deploy.package import Artefact, DeploymentPackage, DeploymentRefused, create_deployment_package  # noqa: F401
 from scaledown.deploy.wrapper import DeployableModel, wrap  # noqa: F401
 
 __all__ = ["create_deployment_package", "wrap", "DeployableModel", "DeploymentPackage", "DeploymentRefused"]

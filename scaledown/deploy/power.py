@@ -13,6 +13,7 @@ state's current; battery life is the usable capacity divided by it:
 The default currents are illustrative orders of magnitude for a Cortex-M4
 board with a BLE radio, not a datasheet: measure your board and pass its values.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -118,8 +119,9 @@ def _check_positive(**values):
             raise ValueError(f"{name}={value!r} must be a positive number.")
 
 
-def battery_life(device: PowerProfile, duty: DutyCycle, capacity_mah: float = 1000.0,
-                 usable_fraction: float = 0.8) -> BatteryEstimate:
+def battery_life(
+    device: PowerProfile, duty: DutyCycle, capacity_mah: float = 1000.0, usable_fraction: float = 0.8
+) -> BatteryEstimate:
     """Estimate battery life for ``device`` running ``duty``.
 
     Parameters
@@ -136,8 +138,13 @@ def battery_life(device: PowerProfile, duty: DutyCycle, capacity_mah: float = 10
     -------
     BatteryEstimate
     """
-    _check_positive(capacity_mah=capacity_mah, usable_fraction=usable_fraction, inference_s=duty.inference_s,
-                    results_per_transmission=duty.results_per_transmission, tx_rate_bps=device.tx_rate_bps)
+    _check_positive(
+        capacity_mah=capacity_mah,
+        usable_fraction=usable_fraction,
+        inference_s=duty.inference_s,
+        results_per_transmission=duty.results_per_transmission,
+        tx_rate_bps=device.tx_rate_bps,
+    )
     inference_time = duty.inference_s * duty.inferences_per_hour
     transmissions = duty.inferences_per_hour * duty.transmit_fraction / duty.results_per_transmission
     payload_bits = 8 * duty.bytes_per_result * duty.results_per_transmission
@@ -145,8 +152,10 @@ def battery_life(device: PowerProfile, duty: DutyCycle, capacity_mah: float = 10
     log_time = duty.log_entries_per_hour * device.log_s
     busy = inference_time + radio_time + log_time
     if busy > SECONDS_PER_HOUR:
-        raise ValueError(f"duty={duty!r} keeps the device busy {busy:.0f} s per hour, more than 3600 s: "
-                         "infer, send or log less often.")
+        raise ValueError(
+            f"duty={duty!r} keeps the device busy {busy:.0f} s per hour, more than 3600 s: "
+            "infer, send or log less often."
+        )
     rest_current = device.sleep_current_a if duty.sleep_between else device.idle_current_a
     charge = {
         "inference": inference_time * device.active_current_a,
@@ -178,8 +187,9 @@ def sweep(device: PowerProfile, duty: DutyCycle, field_name: str, values, capaci
     return days
 
 
-def plot_battery_tradeoffs(device: PowerProfile = PowerProfile(), duty: DutyCycle = DutyCycle(),
-                           capacity_mah: float = 1000.0):
+def plot_battery_tradeoffs(
+    device: PowerProfile = PowerProfile(), duty: DutyCycle = DutyCycle(), capacity_mah: float = 1000.0
+):
     """Three panels: sleep mode vs idle, batching transmissions, and logging less — battery life in days.
 
     Returns the matplotlib figure.
@@ -189,20 +199,37 @@ def plot_battery_tradeoffs(device: PowerProfile = PowerProfile(), duty: DutyCycl
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     rates = [60, 360, 3600, 36000]
     for sleep, style in ((True, "o-"), (False, "s--")):
-        days = [battery_life(device, replace(duty, inferences_per_hour=r, log_entries_per_hour=min(
-            duty.log_entries_per_hour, r), sleep_between=sleep), capacity_mah).days for r in rates]
+        days = [
+            battery_life(
+                device,
+                replace(
+                    duty,
+                    inferences_per_hour=r,
+                    log_entries_per_hour=min(duty.log_entries_per_hour, r),
+                    sleep_between=sleep,
+                ),
+                capacity_mah,
+            ).days
+            for r in rates
+        ]
         axes[0].plot(rates, days, style, label="deep sleep between" if sleep else "idle awake between")
-    axes[0].set(xscale="log", yscale="log", xlabel="inferences per hour", ylabel="battery life (days)",
-                title="Sleep mode")
+    axes[0].set(
+        xscale="log", yscale="log", xlabel="inferences per hour", ylabel="battery life (days)", title="Sleep mode"
+    )
     axes[0].legend()
     batches = [1, 2, 5, 10, 30, 60, 300]
     axes[1].plot(batches, sweep(device, duty, "results_per_transmission", batches, capacity_mah), "o-")
-    axes[1].set(xscale="log", xlabel="results per transmission", ylabel="battery life (days)",
-                title="Batching transmissions")
+    axes[1].set(
+        xscale="log", xlabel="results per transmission", ylabel="battery life (days)", title="Batching transmissions"
+    )
     logs = [0, 60, 600, 3600, 36000]
     axes[2].plot([max(v, 1) for v in logs], sweep(device, duty, "log_entries_per_hour", logs, capacity_mah), "o-")
-    axes[2].set(xscale="log", xlabel="log entries per hour (0 shown at 1)", ylabel="battery life (days)",
-                title="Logging frequency")
+    axes[2].set(
+        xscale="log",
+        xlabel="log entries per hour (0 shown at 1)",
+        ylabel="battery life (days)",
+        title="Logging frequency",
+    )
     for ax in axes:
         ax.grid(alpha=0.3)
     fig.tight_layout()

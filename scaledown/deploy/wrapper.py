@@ -7,6 +7,7 @@
 The wrapper only adds methods; every other attribute and call is the wrapped
 model's, so it trains, predicts and saves as before.
 """
+
 from __future__ import annotations
 
 from scaledown.foundations.frameworks import framework_of
@@ -28,9 +29,11 @@ class DeployableModel:
             representative_data = model.representative_data if representative_data is None else representative_data
             model = model.model
         if framework_of(model, required=False) is None:
-            raise ValueError(f"model is a {type(model).__name__}; scaledown.wrap takes a keras.Model or a "
-                             "torch.nn.Module (files and QuantizedModels go straight to "
-                             "scaledown.create_deployment_package).")
+            raise ValueError(
+                f"model is a {type(model).__name__}; scaledown.wrap takes a keras.Model or a "
+                "torch.nn.Module (files and QuantizedModels go straight to "
+                "scaledown.create_deployment_package)."
+            )
         object.__setattr__(self, "model", model)
         object.__setattr__(self, "representative_data", representative_data)
 

@@ -4,6 +4,7 @@ Set ``SCALEDOWN_QUICK=1`` (``make test`` does) and every notebook runs the same
 cells on less data for fewer epochs. Without it, notebooks train to the
 accuracies their text states.
 """
+
 import os
 
 QUICK_ENV_VAR = "SCALEDOWN_QUICK"

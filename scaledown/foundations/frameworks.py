@@ -1,4 +1,5 @@
 """Which framework a model belongs to — decided once, at the edge, without importing either."""
+
 import sys
 
 
@@ -19,7 +20,7 @@ def framework_of(model, argument: str = "model", *, required: bool = True) -> st
     if torch is not None and isinstance(model, torch.nn.Module):
         return "torch"
     if any(cls.__module__.split(".")[0] in ("keras", "tf_keras") for cls in type(model).__mro__):
-        return "keras"   # tf_keras: the Keras 2 that tensorflow-model-optimization's QAT builds on
+        return "keras"  # tf_keras: the Keras 2 that tensorflow-model-optimization's QAT builds on
     if not required:
         return None
     raise TypeError(f"{argument}={type(model).__name__} is not supported; pass a keras.Model or a torch.nn.Module.")

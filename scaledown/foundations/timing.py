@@ -1,4 +1,5 @@
 """Wall-clock latency of a call, measured the way the benchmarks report it."""
+
 import time
 
 import numpy as np

@@ -5,6 +5,7 @@ Both train with Adam and a cosine-decayed learning rate on integer labels and lo
 ``{"loss": [...], "accuracy": [...]}`` with one entry per epoch. Chapter 1's notebook
 writes the PyTorch loop out in full; later chapters call these functions.
 """
+
 from __future__ import annotations
 
 import math
@@ -12,8 +13,9 @@ import math
 import numpy as np
 
 
-def train_keras(model, x, y, *, epochs: int, batch_size: int = 32, learning_rate: float = 3e-3,
-                seed: int = 0, verbose: int = 0) -> dict:
+def train_keras(
+    model, x, y, *, epochs: int, batch_size: int = 32, learning_rate: float = 3e-3, seed: int = 0, verbose: int = 0
+) -> dict:
     """Compile ``model`` and fit it on ``x`` (N, H, W, C) float32 and ``y`` (N,) int labels.
 
     Returns the Keras history as a plain dict of per-epoch lists.
@@ -31,8 +33,18 @@ def train_keras(model, x, y, *, epochs: int, batch_size: int = 32, learning_rate
     return {k: [float(v) for v in vals] for k, vals in history.history.items()}
 
 
-def train_torch(model, x, y, *, epochs: int, batch_size: int = 32, learning_rate: float = 3e-3,
-                seed: int = 0, progress: bool = True, loss_fn=None) -> dict:
+def train_torch(
+    model,
+    x,
+    y,
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    learning_rate: float = 3e-3,
+    seed: int = 0,
+    progress: bool = True,
+    loss_fn=None,
+) -> dict:
     """Train a ``torch.nn.Module`` on ``x`` (N, C, H, W) float32 and ``y`` (N,) int labels.
 
     The classic loop: for each batch, ``zero_grad`` → forward → loss → ``backward`` →
@@ -43,8 +55,9 @@ def train_torch(model, x, y, *, epochs: int, batch_size: int = 32, learning_rate
 
     torch.manual_seed(seed)
     dataset = torch.utils.data.TensorDataset(torch.as_tensor(x), torch.as_tensor(y, dtype=torch.long))
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True,
-                                         generator=torch.Generator().manual_seed(seed))
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed)
+    )
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs * len(loader)))
     loss_fn = loss_fn or torch.nn.functional.cross_entropy
@@ -72,8 +85,9 @@ def predict_torch(model, x, batch_size: int = 256) -> np.ndarray:
 
     model.eval()
     with torch.no_grad():
-        return np.concatenate([model(torch.as_tensor(x[i:i + batch_size])).numpy()
-                               for i in range(0, len(x), batch_size)])
+        return np.concatenate(
+            [model(torch.as_tensor(x[i : i + batch_size])).numpy() for i in range(0, len(x), batch_size)]
+        )
 
 
 def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:

@@ -16,6 +16,7 @@ gradients written out, so the whole algorithm fits on a screen. For fleets beyon
 machine, use an engine such as Flower (``flwr``), which runs the same strategy over
 real networks.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,10 +26,12 @@ import numpy as np
 def init_mlp(num_inputs: int = 64, num_hidden: int = 32, num_classes: int = 10, seed: int = 0) -> dict:
     """Weights ``{"w1": (in, hidden), "b1": (hidden,), "w2": (hidden, classes), "b2": (classes,)}``, float32."""
     rng = np.random.default_rng(seed)
-    return {"w1": (rng.standard_normal((num_inputs, num_hidden)) * np.sqrt(2 / num_inputs)).astype(np.float32),
-            "b1": np.zeros(num_hidden, np.float32),
-            "w2": (rng.standard_normal((num_hidden, num_classes)) * np.sqrt(1 / num_hidden)).astype(np.float32),
-            "b2": np.zeros(num_classes, np.float32)}
+    return {
+        "w1": (rng.standard_normal((num_inputs, num_hidden)) * np.sqrt(2 / num_inputs)).astype(np.float32),
+        "b1": np.zeros(num_hidden, np.float32),
+        "w2": (rng.standard_normal((num_hidden, num_classes)) * np.sqrt(1 / num_hidden)).astype(np.float32),
+        "b2": np.zeros(num_classes, np.float32),
+    }
 
 
 def forward(weights: dict, x, return_hidden: bool = False):
@@ -44,8 +47,9 @@ def evaluate(weights: dict, x, y) -> float:
     return float((forward(weights, x).argmax(1) == np.asarray(y)).mean())
 
 
-def train_local(weights: dict, x, y, *, epochs: int = 1, learning_rate: float = 0.1, batch_size: int = 32,
-                seed: int = 0) -> dict:
+def train_local(
+    weights: dict, x, y, *, epochs: int = 1, learning_rate: float = 0.1, batch_size: int = 32, seed: int = 0
+) -> dict:
     """Minibatch SGD on softmax cross-entropy; returns new weights (the input is not changed)."""
     w = {k: v.copy() for k, v in weights.items()}
     x, y = np.asarray(x, np.float32), np.asarray(y)
@@ -53,11 +57,11 @@ def train_local(weights: dict, x, y, *, epochs: int = 1, learning_rate: float = 
     for _ in range(epochs):
         order = rng.permutation(len(x))
         for start in range(0, len(x), batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             logits, hidden = forward(w, x[idx], return_hidden=True)
             p = np.exp(logits - logits.max(1, keepdims=True))
             p /= p.sum(1, keepdims=True)
-            p[np.arange(len(idx)), y[idx]] -= 1.0                  # d loss / d logits
+            p[np.arange(len(idx)), y[idx]] -= 1.0  # d loss / d logits
             p /= len(idx)
             d_hidden = (p @ w["w2"].T) * (hidden > 0)
             w["w2"] -= learning_rate * hidden.T @ p
@@ -92,13 +96,27 @@ def dirichlet_split(labels, num_clients: int, alpha: float = 0.5, seed: int = 0,
                 parts[k].extend(chunk.tolist())
         if min(len(p) for p in parts) >= min_size:
             return [np.array(sorted(p)) for p in parts]
-    raise ValueError(f"could not give each of {num_clients} devices {min_size} samples with alpha={alpha}; "
-                     f"use fewer devices or a larger alpha.")
+    raise ValueError(
+        f"could not give each of {num_clients} devices {min_size} samples with alpha={alpha}; "
+        f"use fewer devices or a larger alpha."
+    )
 
 
 # --- FedAvg and its centralised baseline ----------------------------------------------------
-def fedavg(x, y, splits, *, rounds: int = 20, local_epochs: int = 1, learning_rate: float = 0.1,
-           clients_per_round: int | None = None, x_test=None, y_test=None, seed: int = 0, init: dict | None = None):
+def fedavg(
+    x,
+    y,
+    splits,
+    *,
+    rounds: int = 20,
+    local_epochs: int = 1,
+    learning_rate: float = 0.1,
+    clients_per_round: int | None = None,
+    x_test=None,
+    y_test=None,
+    seed: int = 0,
+    init: dict | None = None,
+):
     """Federated averaging coordinated by a gateway over devices holding ``x[split], y[split]``.
 
     Returns ``(weights, history)``; ``history`` has per-round ``test_accuracy`` (if a test
@@ -114,8 +132,16 @@ def fedavg(x, y, splits, *, rounds: int = 20, local_epochs: int = 1, learning_ra
         updates, sizes = [], []
         for c in chosen:
             idx = splits[c]
-            updates.append(train_local(weights, x[idx], y[idx], epochs=local_epochs, learning_rate=learning_rate,
-                                       seed=seed * 1000 + r * 100 + int(c)))
+            updates.append(
+                train_local(
+                    weights,
+                    x[idx],
+                    y[idx],
+                    epochs=local_epochs,
+                    learning_rate=learning_rate,
+                    seed=seed * 1000 + r * 100 + int(c),
+                )
+            )
             sizes.append(len(idx))
         share = np.asarray(sizes, np.float64) / sum(sizes)
         weights = {name: sum(s * u[name] for s, u in zip(share, updates)).astype(np.float32) for name in weights}
@@ -125,8 +151,7 @@ def fedavg(x, y, splits, *, rounds: int = 20, local_epochs: int = 1, learning_ra
     return weights, history
 
 
-def train_centralised(x, y, *, epochs: int = 20, learning_rate: float = 0.1, x_test=None, y_test=None,
-                      seed: int = 0):
+def train_centralised(x, y, *, epochs: int = 20, learning_rate: float = 0.1, x_test=None, y_test=None, seed: int = 0):
     """The baseline: all data pooled in one place, same model and optimiser. Returns ``(weights, history)``."""
     weights = init_mlp(x.shape[1], num_classes=int(np.max(y)) + 1, seed=seed)
     history = {"test_accuracy": []}

@@ -13,6 +13,7 @@
 * **Redundancy.** :func:`majority_vote` across models and :func:`median_vote` across
   sensors survive one faulty member.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -43,8 +44,10 @@ def flip_bits_in_weights(weights: dict, num_flips: int, seed: int = 0, bit: int 
     names = sorted(weights)
     sizes = np.array([weights[n].size for n in names], dtype=np.float64)
     counts = np.bincount(rng.choice(len(names), num_flips, p=sizes / sizes.sum()), minlength=len(names))
-    return {n: flip_bits(weights[n], int(c), seed=seed + i, bit=bit) if c else weights[n].copy()
-            for i, (n, c) in enumerate(zip(names, counts))}
+    return {
+        n: flip_bits(weights[n], int(c), seed=seed + i, bit=bit) if c else weights[n].copy()
+        for i, (n, c) in enumerate(zip(names, counts))
+    }
 
 
 # --- detection ------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ inference mode; only the student (and a hint regressor) learns.
 Modules: ``losses`` (the soft-target, hint and cross-entropy losses), ``trainer``
 (``KnowledgeDistillation``), ``keras_edge`` and ``torch_edge`` (each framework's training step).
 """
+
 from scaledown.compress.distillation.losses import CrossEntropyLoss, HintLoss, SoftTargetLoss, soft_target_loss  # noqa: F401
 from scaledown.compress.distillation.trainer import KnowledgeDistillation  # noqa: F401
 

@@ -1,4 +1,5 @@
 """Keras side of distillation: the hint layers as extra model outputs, and a ``tf.function`` training step."""
+
 from __future__ import annotations
 
 from scaledown.compress.distillation.losses import HintLoss, check_hint_shapes
@@ -20,7 +21,8 @@ def build_step(kd):
         kd.regressor.build(s_layer.output.shape)
     kd._teacher_run, kd._student_run = teacher, student
     kd._variables = list(kd.student.trainable_variables) + (
-        list(kd.regressor.trainable_variables) if kd.regressor is not None else [])
+        list(kd.regressor.trainable_variables) if kd.regressor is not None else []
+    )
     kd.optimizer.build(kd._variables)
     has_features = kd.regressor is not None
 
@@ -43,5 +45,7 @@ def _keras_layer(model, name, argument):
     try:
         return model.get_layer(name)
     except ValueError:
-        raise ValueError(f"{argument}={name!r} is not a layer of the model; use a name from "
-                         f"[layer.name for layer in model.layers], e.g. {[l.name for l in model.layers[1:4]]}.") from None
+        raise ValueError(
+            f"{argument}={name!r} is not a layer of the model; use a name from "
+            f"[layer.name for layer in model.layers], e.g. {[layer.name for layer in model.layers[1:4]]}."
+        ) from None

@@ -1,4 +1,5 @@
 """The distillation losses: soft targets (Hinton et al., 2015), hints (FitNets), cross-entropy — for both frameworks."""
+
 from __future__ import annotations
 
 import sys
@@ -101,5 +102,7 @@ class HintLoss:
 
 def check_hint_shapes(teacher_hw, student_hw):
     if teacher_hw != student_hw:
-        raise ValueError(f"the hint layers have different feature-map sizes (teacher {teacher_hw}, student "
-                         f"{student_hw}); pick layers with the same height and width.")
+        raise ValueError(
+            f"the hint layers have different feature-map sizes (teacher {teacher_hw}, student "
+            f"{student_hw}); pick layers with the same height and width."
+        )

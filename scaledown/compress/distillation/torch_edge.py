@@ -1,4 +1,5 @@
 """PyTorch side of distillation: forward hooks for hint layers, the regressor, and the training step."""
+
 from __future__ import annotations
 
 from scaledown.compress.distillation.losses import HintLoss, check_hint_shapes
@@ -8,15 +9,21 @@ def build_step(kd):
     """The distiller's training step for PyTorch models; hint features come from forward hooks."""
     kd._features = {}
     if isinstance(kd.distillation_loss, HintLoss):
-        for role, model, name in (("teacher", kd.teacher, kd.distillation_loss.teacher_layer),
-                                  ("student", kd.student, kd.distillation_loss.student_layer)):
+        for role, model, name in (
+            ("teacher", kd.teacher, kd.distillation_loss.teacher_layer),
+            ("student", kd.student, kd.distillation_loss.student_layer),
+        ):
             modules = dict(model.named_modules())
             if name not in modules:
-                raise ValueError(f"{role}_layer={name!r} is not a module of the {role}; use a path from "
-                                 f"dict({role}.named_modules()), e.g. {list(modules)[1:4]}.")
+                raise ValueError(
+                    f"{role}_layer={name!r} is not a module of the {role}; use a path from "
+                    f"dict({role}.named_modules()), e.g. {list(modules)[1:4]}."
+                )
             modules[name].register_forward_hook(
-                lambda module, inputs, output, role=role: kd._features.__setitem__(role, output))
+                lambda module, inputs, output, role=role: kd._features.__setitem__(role, output)
+            )
     return lambda x, y: _step(kd, x, y)
+
 
 def _build_regressor(kd, x):
     import torch
@@ -28,6 +35,7 @@ def _build_regressor(kd, x):
     check_hint_shapes(tuple(teacher_features.shape[2:]), tuple(student_features.shape[2:]))
     kd.regressor = torch.nn.Conv2d(student_features.shape[1], teacher_features.shape[1], 1)
     kd.optimizer.add_param_group({"params": list(kd.regressor.parameters())})
+
 
 def _step(kd, x, y):
     import torch

@@ -1,4 +1,5 @@
 """The distiller: ``KnowledgeDistillation`` (one loss for both frameworks; each builds its own step)."""
+
 from __future__ import annotations
 
 import math
@@ -44,12 +45,24 @@ class KnowledgeDistillation:
         the first ``train_step``).
     """
 
-    def __init__(self, teacher, student, optimizer, distillation_loss=None, student_loss=None, *, alpha=0.1,
-                 temperature=4.0, lr_scheduler=None):
+    def __init__(
+        self,
+        teacher,
+        student,
+        optimizer,
+        distillation_loss=None,
+        student_loss=None,
+        *,
+        alpha=0.1,
+        temperature=4.0,
+        lr_scheduler=None,
+    ):
         teacher_fw, student_fw = framework_of(teacher, "teacher"), framework_of(student, "student")
         if teacher_fw != student_fw:
-            raise ValueError(f"teacher is a {teacher_fw} model and student a {student_fw} model; "
-                             "KnowledgeDistillation needs both from the same framework.")
+            raise ValueError(
+                f"teacher is a {teacher_fw} model and student a {student_fw} model; "
+                "KnowledgeDistillation needs both from the same framework."
+            )
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
             raise ValueError(f"alpha={alpha!r} is not valid; use a weight in [0, 1] (1 = student loss only).")
         if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
@@ -62,11 +75,12 @@ class KnowledgeDistillation:
         self.last_losses = {}
         self.regressor = None
         if lr_scheduler is not None and teacher_fw != "torch":
-            raise ValueError("lr_scheduler is for PyTorch models; give a Keras optimizer a schedule as its "
-                             "learning_rate instead.")
+            raise ValueError(
+                "lr_scheduler is for PyTorch models; give a Keras optimizer a schedule as its learning_rate instead."
+            )
         self.lr_scheduler = lr_scheduler
         self._check_optimizer()
-        if self.framework == "keras":   # the framework edge: each builds its own training step
+        if self.framework == "keras":  # the framework edge: each builds its own training step
             from scaledown.compress.distillation.keras_edge import build_step
         else:
             from scaledown.compress.distillation.torch_edge import build_step
@@ -83,8 +97,9 @@ class KnowledgeDistillation:
             ok = isinstance(self.optimizer, keras.optimizers.Optimizer)
         if not ok:
             expected = "a torch.optim.Optimizer" if self.framework == "torch" else "a keras.optimizers.Optimizer"
-            raise TypeError(f"optimizer={type(self.optimizer).__name__} is not valid for {self.framework} models; "
-                            f"use {expected}.")
+            raise TypeError(
+                f"optimizer={type(self.optimizer).__name__} is not valid for {self.framework} models; use {expected}."
+            )
 
     # The distillation and student terms, shared by both frameworks: only the tensor ops differ.
     def _terms(self, teacher_out, student_out, y, ops):
@@ -131,8 +146,12 @@ class KnowledgeDistillation:
             from scaledown.foundations.training import predict_torch
 
             return predict_torch(self.student, np.asarray(x, np.float32), batch_size)
-        return np.concatenate([np.asarray(self.student(np.asarray(x[i:i + batch_size], np.float32), training=False))
-                               for i in range(0, len(x), batch_size)])
+        return np.concatenate(
+            [
+                np.asarray(self.student(np.asarray(x[i : i + batch_size], np.float32), training=False))
+                for i in range(0, len(x), batch_size)
+            ]
+        )
 
     def evaluate(self, x, y):
         """The student's accuracy on ``x`` and int labels ``y``."""
@@ -166,7 +185,7 @@ class KnowledgeDistillation:
                 order = rng.permutation(len(x))
                 sums = dict.fromkeys(("loss", "student_loss", "distillation_loss"), 0.0)
                 for b in range(num_batches):
-                    index = order[b * batch_size:(b + 1) * batch_size]
+                    index = order[b * batch_size : (b + 1) * batch_size]
                     self.train_step((x[index], y[index]))
                     for key in sums:
                         sums[key] += self.last_losses[key] * len(index)

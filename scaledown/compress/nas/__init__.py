@@ -33,9 +33,10 @@ Four pieces, each short enough to read beside chapter 5:
 Modules: ``space``, ``constraints``, ``proxy`` (PyTorch training: the framework edge),
 ``results`` (Pareto fronts), ``search`` (the two strategies), ``plot``.
 """
-from scaledown.compress.nas.space import Candidate, FAMILIES, KNOBS, SearchSpace, baseline_candidate  # noqa: F401
+
 from scaledown.compress.nas.constraints import Constraints, Feasibility  # noqa: F401
+from scaledown.compress.nas.plot import plot_search  # noqa: F401
 from scaledown.compress.nas.proxy import ProxyFitness, recalibrate_batchnorm, train_and_test  # noqa: F401
 from scaledown.compress.nas.results import COSTS, Evaluation, SearchResult, pareto_front  # noqa: F401
 from scaledown.compress.nas.search import evolutionary_search, random_search  # noqa: F401
-from scaledown.compress.nas.plot import plot_search  # noqa: F401
+from scaledown.compress.nas.space import FAMILIES, KNOBS, Candidate, SearchSpace, baseline_candidate  # noqa: F401

@@ -1,12 +1,13 @@
 """Constraints checked before any training: the untrained candidate, profiled as int8 for the target."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Optional
 
+from scaledown.compress.nas.space import Candidate, _is_number
 from scaledown.foundations.hardware.targets import format_bytes, get_target
 from scaledown.foundations.models.spec import ArchitectureSpec
-from scaledown.compress.nas.space import Candidate, _is_number
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Feasibility:
     latency_s: float
     macs: int
     parameters: int
+
 
 @dataclass(frozen=True)
 class Constraints:
@@ -83,8 +85,9 @@ class Constraints:
         elif isinstance(candidate, ArchitectureSpec):
             key, spec = candidate, candidate
         else:
-            raise ValueError(f"candidate is a {type(candidate).__name__}; pass a nas.Candidate or a "
-                             "models.ArchitectureSpec.")
+            raise ValueError(
+                f"candidate is a {type(candidate).__name__}; pass a nas.Candidate or a models.ArchitectureSpec."
+            )
         if key not in self._cache:
             self._cache[key] = self._judge(spec)
         return self._cache[key]
@@ -94,8 +97,9 @@ class Constraints:
         from scaledown.foundations.models import build
 
         height, width, channels = spec.input_shape
-        report = profile(build(spec, "torch"), target=self.target,
-                                   input_shape=(1, channels, height, width), dtype=self.dtype)
+        report = profile(
+            build(spec, "torch"), target=self.target, input_shape=(1, channels, height, width), dtype=self.dtype
+        )
         int8 = self.dtype == "int8"
         ram = report.int8_peak_activation_bytes if int8 else report.peak_activation_bytes
         flash = report.int8_flash_bytes if int8 else report.flash_bytes
@@ -103,18 +107,31 @@ class Constraints:
         if report.unsupported_ops:
             reasons.append(f"ops: {', '.join(report.unsupported_ops)} not supported on {t.id}")
         if ram > self.ram_limit_bytes:
-            reasons.append(f"RAM: {format_bytes(ram)} of {self.dtype} activations + "
-                           f"{format_bytes(t.reserved_ram_bytes)}"
-                           f" reserved is {format_bytes(ram - self.ram_limit_bytes)} over the "
-                           f"{format_bytes(t.ram_bytes)} of {t.id}")
+            reasons.append(
+                f"RAM: {format_bytes(ram)} of {self.dtype} activations + "
+                f"{format_bytes(t.reserved_ram_bytes)}"
+                f" reserved is {format_bytes(ram - self.ram_limit_bytes)} over the "
+                f"{format_bytes(t.ram_bytes)} of {t.id}"
+            )
         if flash > self.flash_limit_bytes:
-            reasons.append(f"flash: {format_bytes(flash)} of {self.dtype} weights + "
-                           f"{format_bytes(t.reserved_flash_bytes)} reserved is "
-                           f"{format_bytes(flash - self.flash_limit_bytes)} over the {format_bytes(t.flash_bytes)}"
-                           f" of {t.id}")
+            reasons.append(
+                f"flash: {format_bytes(flash)} of {self.dtype} weights + "
+                f"{format_bytes(t.reserved_flash_bytes)} reserved is "
+                f"{format_bytes(flash - self.flash_limit_bytes)} over the {format_bytes(t.flash_bytes)}"
+                f" of {t.id}"
+            )
         latency = report.estimated_latency_s
         if self.max_latency_s is not None and latency > self.max_latency_s:
-            reasons.append(f"latency: about {latency * 1000:.1f} ms per inference on {t.id}, over the "
-                           f"{self.max_latency_s * 1000:g} ms budget")
-        return Feasibility(ok=not reasons, reasons=tuple(reasons), peak_ram_bytes=int(ram), flash_bytes=int(flash),
-                           latency_s=float(latency), macs=int(report.macs), parameters=int(report.parameters))
+            reasons.append(
+                f"latency: about {latency * 1000:.1f} ms per inference on {t.id}, over the "
+                f"{self.max_latency_s * 1000:g} ms budget"
+            )
+        return Feasibility(
+            ok=not reasons,
+            reasons=tuple(reasons),
+            peak_ram_bytes=int(ram),
+            flash_bytes=int(flash),
+            latency_s=float(latency),
+            macs=int(report.macs),
+            parameters=int(report.parameters),
+        )

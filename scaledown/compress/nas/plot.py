@@ -1,10 +1,11 @@
 """The picture of a search: every candidate, the rejected ones and the Pareto fronts."""
+
 from __future__ import annotations
 
 from typing import Optional
 
-from scaledown.foundations.hardware.targets import format_bytes
 from scaledown.compress.nas.results import Evaluation, SearchResult
+from scaledown.foundations.hardware.targets import format_bytes
 
 
 def plot_search(*results: SearchResult, baseline: Optional[tuple] = None, axes=None):
@@ -35,29 +36,59 @@ def plot_search(*results: SearchResult, baseline: Optional[tuple] = None, axes=N
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), sharey=True)
     else:
         fig = axes[0].figure
-    panels = (("peak_ram_bytes", "peak RAM (activations)", constraints.ram_limit_bytes),
-              ("flash_bytes", "flash (weights)", constraints.flash_limit_bytes))
+    panels = (
+        ("peak_ram_bytes", "peak RAM (activations)", constraints.ram_limit_bytes),
+        ("flash_bytes", "flash (weights)", constraints.flash_limit_bytes),
+    )
     for ax, (cost, title, limit) in zip(axes, panels):
         for colour, result in enumerate(results):
             xs = [e.cost(cost) / 1024 for e in result.evaluated]
             ys = [e.accuracy * 100 for e in result.evaluated]
             ax.scatter(xs, ys, s=18, alpha=0.45, color=f"C{colour}", label=f"{result.method} ({len(xs)})")
             front = result.front(cost)
-            ax.step([e.cost(cost) / 1024 for e in front], [e.accuracy * 100 for e in front], where="post",
-                    color=f"C{colour}", lw=1.5)
-            ax.scatter([e.cost(cost) / 1024 for e in front], [e.accuracy * 100 for e in front], s=40,
-                       color=f"C{colour}", edgecolor="black", zorder=3)
+            ax.step(
+                [e.cost(cost) / 1024 for e in front],
+                [e.accuracy * 100 for e in front],
+                where="post",
+                color=f"C{colour}",
+                lw=1.5,
+            )
+            ax.scatter(
+                [e.cost(cost) / 1024 for e in front],
+                [e.accuracy * 100 for e in front],
+                s=40,
+                color=f"C{colour}",
+                edgecolor="black",
+                zorder=3,
+            )
             rejected = [e.cost(cost) / 1024 for e in result.rejected]
             if rejected:
-                ax.plot(rejected, [0.02] * len(rejected), "|", color=f"C{colour}", ms=12, mew=1.5,
-                        transform=ax.get_xaxis_transform(), label=f"{result.method}: rejected ({len(rejected)})")
+                ax.plot(
+                    rejected,
+                    [0.02] * len(rejected),
+                    "|",
+                    color=f"C{colour}",
+                    ms=12,
+                    mew=1.5,
+                    transform=ax.get_xaxis_transform(),
+                    label=f"{result.method}: rejected ({len(rejected)})",
+                )
         if baseline is not None:
             costs, accuracy = baseline
             costs = costs.feasibility if isinstance(costs, Evaluation) else costs
-            ax.scatter([getattr(costs, cost) / 1024], [accuracy * 100], marker="*", s=220, color="gold",
-                       edgecolor="black", zorder=4, label="baseline")
-        ax.axvline(limit / 1024, color="C3", ls="--", lw=1.2,
-                   label=f"{constraints.target.id} limit ({format_bytes(limit)})")
+            ax.scatter(
+                [getattr(costs, cost) / 1024],
+                [accuracy * 100],
+                marker="*",
+                s=220,
+                color="gold",
+                edgecolor="black",
+                zorder=4,
+                label="baseline",
+            )
+        ax.axvline(
+            limit / 1024, color="C3", ls="--", lw=1.2, label=f"{constraints.target.id} limit ({format_bytes(limit)})"
+        )
         ax.set_xscale("log")
         ax.set(xlabel=f"{title}, KB ({constraints.dtype}, log scale)", title=f"accuracy vs {title}")
         ax.grid(alpha=0.3)

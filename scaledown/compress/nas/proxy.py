@@ -1,4 +1,5 @@
 """The accuracy proxy (PyTorch, the framework edge of the search): a few epochs on a subset, scored on a validation split."""
+
 from __future__ import annotations
 
 import contextlib
@@ -22,16 +23,19 @@ def _torch_threads(threads):
     finally:
         torch.set_num_threads(before)
 
+
 def _train(model, x, y, epochs, batch_size, learning_rate, seed):
     """``training.train_torch``, then BatchNorm statistics recomputed on ``x`` (see ``recalibrate_batchnorm``)."""
     from scaledown.foundations import training
 
     with warnings.catch_warnings():  # train_torch reads float(loss) of a tensor that requires grad
         warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad")
-        history = training.train_torch(model, x, y, epochs=epochs, batch_size=batch_size,
-                                       learning_rate=learning_rate, seed=seed, progress=False)
+        history = training.train_torch(
+            model, x, y, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed, progress=False
+        )
     recalibrate_batchnorm(model, x)
     return history
+
 
 def recalibrate_batchnorm(model, x, batch_size: int = 256):
     """Recompute every BatchNorm's running mean and variance as exact averages over ``x`` (N, C, H, W).
@@ -55,10 +59,11 @@ def recalibrate_batchnorm(model, x, batch_size: int = 256):
     model.train()
     with torch.no_grad():
         for i in range(0, len(x), batch_size):
-            model(torch.as_tensor(x[i:i + batch_size]))
+            model(torch.as_tensor(x[i : i + batch_size]))
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
     model.eval()
+
 
 class ProxyFitness:
     """A cheap estimate of a candidate's accuracy: a short training run on part of ``digits``.
@@ -87,8 +92,9 @@ class ProxyFitness:
         train fastest on one thread. ``None`` leaves PyTorch's setting alone.
     """
 
-    def __init__(self, epochs=3, train_limit=600, validation_size=300, batch_size=32, learning_rate=3e-3,
-                 seed=0, threads=None):
+    def __init__(
+        self, epochs=3, train_limit=600, validation_size=300, batch_size=32, learning_rate=3e-3, seed=0, threads=None
+    ):
         for name, value in (("epochs", epochs), ("validation_size", validation_size), ("batch_size", batch_size)):
             if not _is_int(value) or value < 1:
                 raise ValueError(f"{name}={value!r} is not valid; use a positive integer.")
@@ -107,11 +113,16 @@ class ProxyFitness:
 
             split = load_digits(size=resolution, layout="NCHW", seed=0)
             x_pool, x_val, y_pool, y_val = train_test_split(
-                split.x_train, split.y_train, test_size=self.validation_size, stratify=split.y_train,
-                random_state=self.seed)
+                split.x_train,
+                split.y_train,
+                test_size=self.validation_size,
+                stratify=split.y_train,
+                random_state=self.seed,
+            )
             if self.train_limit is not None and self.train_limit < len(x_pool):
-                x_pool, _, y_pool, _ = train_test_split(x_pool, y_pool, train_size=self.train_limit,
-                                                        stratify=y_pool, random_state=self.seed)
+                x_pool, _, y_pool, _ = train_test_split(
+                    x_pool, y_pool, train_size=self.train_limit, stratify=y_pool, random_state=self.seed
+                )
             self._data[resolution] = (x_pool, y_pool, x_val, y_val)
         return self._data[resolution]
 
@@ -129,8 +140,11 @@ class ProxyFitness:
             return training.accuracy(training.predict_torch(model, x_val), y_val)
 
     def __repr__(self) -> str:
-        return (f"ProxyFitness(epochs={self.epochs}, train_limit={self.train_limit}, "
-                f"validation_size={self.validation_size}, seed={self.seed})")
+        return (
+            f"ProxyFitness(epochs={self.epochs}, train_limit={self.train_limit}, "
+            f"validation_size={self.validation_size}, seed={self.seed})"
+        )
+
 
 def train_and_test(candidate: Candidate, epochs: int = 30, seed: int = 0, threads=None, limit=None):
     """The final recipe: train ``candidate`` on the whole ``digits`` training split, score it on the test split.

@@ -1,4 +1,5 @@
 """Search results and the Pareto front of accuracy against each cost."""
+
 from __future__ import annotations
 
 import math
@@ -7,9 +8,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from scaledown.foundations.hardware.targets import format_bytes
 from scaledown.compress.nas.constraints import Constraints, Feasibility
 from scaledown.compress.nas.space import Candidate
+from scaledown.foundations.hardware.targets import format_bytes
 
 
 def pareto_front(costs, scores) -> list:
@@ -47,7 +48,9 @@ def pareto_front(costs, scores) -> list:
             best = scores[i]
     return front
 
+
 COSTS = ("peak_ram_bytes", "flash_bytes", "latency_s", "macs", "parameters")
+
 
 @dataclass
 class Evaluation:
@@ -70,6 +73,7 @@ class Evaluation:
         if self.feasibility is None:
             raise ValueError("This search ran without constraints, so its candidates have no hardware costs.")
         return getattr(self.feasibility, name)
+
 
 @dataclass
 class SearchResult:
@@ -110,8 +114,10 @@ class SearchResult:
 
     def front(self, cost: str = "peak_ram_bytes") -> list:
         """The Pareto front of accuracy against one cost (see :data:`COSTS`), cheapest first."""
-        return [self.evaluated[i] for i in pareto_front([e.cost(cost) for e in self.evaluated],
-                                                         [e.accuracy for e in self.evaluated])]
+        return [
+            self.evaluated[i]
+            for i in pareto_front([e.cost(cost) for e in self.evaluated], [e.accuracy for e in self.evaluated])
+        ]
 
     def best_so_far(self) -> list:
         """Best fitness after each step: the curve that compares search strategies."""
@@ -122,13 +128,21 @@ class SearchResult:
         rows = list(rows) if rows is not None else sorted(self.evaluated, key=lambda e: (-e.accuracy, e.index))
         rows = rows[:limit] if limit is not None else rows
         dtype = self.constraints.dtype if self.constraints is not None else ""
-        header = f"{'#':>4}  {'candidate':<24}{'accuracy':>9}{'RAM ' + dtype:>12}{'flash ' + dtype:>13}" \
-                 f"{'latency':>10}{'MACs':>12}"
+        header = (
+            f"{'#':>4}  {'candidate':<24}{'accuracy':>9}{'RAM ' + dtype:>12}{'flash ' + dtype:>13}"
+            f"{'latency':>10}{'MACs':>12}"
+        )
         lines = [header, "-" * len(header)]
         for e in rows:
             f = e.feasibility
-            costs = (f"{format_bytes(f.peak_ram_bytes):>12}{format_bytes(f.flash_bytes):>13}"
-                     f"{f.latency_s * 1000:>8.1f}ms{f.macs:>12,}") if f else ""
+            costs = (
+                (
+                    f"{format_bytes(f.peak_ram_bytes):>12}{format_bytes(f.flash_bytes):>13}"
+                    f"{f.latency_s * 1000:>8.1f}ms{f.macs:>12,}"
+                )
+                if f
+                else ""
+            )
             accuracy = "rejected" if e.accuracy is None else f"{e.accuracy:.1%}"
             lines.append(f"{e.index:>4}  {e.candidate.label:<24}{accuracy:>9}{costs}")
         return "\n".join(lines)
@@ -136,6 +150,8 @@ class SearchResult:
     def summary(self) -> str:
         """One line: what ran, how long, how many candidates, the best one."""
         best = self.best()
-        return (f"{self.method} search: {len(self.evaluated)} candidates trained, {len(self.rejected)} rejected "
-                f"before training, {self.seconds:.0f} s (stopped by {self.stopped_by}); "
-                f"best {best.candidate.label} at {best.accuracy:.1%}")
+        return (
+            f"{self.method} search: {len(self.evaluated)} candidates trained, {len(self.rejected)} rejected "
+            f"before training, {self.seconds:.0f} s (stopped by {self.stopped_by}); "
+            f"best {best.candidate.label} at {best.accuracy:.1%}"
+        )

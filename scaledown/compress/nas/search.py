@@ -1,4 +1,5 @@
 """The two strategies: random search and regularised ("aging") evolution, framework-free."""
+
 from __future__ import annotations
 
 import collections
@@ -15,22 +16,26 @@ from scaledown.compress.nas.space import Candidate, SearchSpace, _is_int, _is_nu
 class _Evaluator:
     """Shared bookkeeping of both searches: constraints, cache, budgets, progress bar."""
 
-    def __init__(self, method, space, constraints, fitness, max_candidates, max_seconds, seed, progress,
-                 max_rejections, clock):
+    def __init__(
+        self, method, space, constraints, fitness, max_candidates, max_seconds, seed, progress, max_rejections, clock
+    ):
         if not isinstance(space, SearchSpace):
             raise ValueError(f"space is a {type(space).__name__}; pass a nas.SearchSpace.")
         if constraints is not None and not isinstance(constraints, Constraints):
             raise ValueError(f"constraints is a {type(constraints).__name__}; pass a nas.Constraints or None.")
         if not callable(fitness):
-            raise ValueError(f"fitness={fitness!r} is not callable; pass a function of a Candidate "
-                             "that returns an accuracy, such as nas.ProxyFitness().")
+            raise ValueError(
+                f"fitness={fitness!r} is not callable; pass a function of a Candidate "
+                "that returns an accuracy, such as nas.ProxyFitness()."
+            )
         if not _is_int(max_candidates) or max_candidates < 1:
             raise ValueError(f"max_candidates={max_candidates!r} is not valid; use a positive integer.")
         if max_seconds is not None and not (_is_number(max_seconds) and max_seconds > 0):
             raise ValueError(f"max_seconds={max_seconds!r} is not valid; use seconds > 0 or None.")
         if not callable(clock):
-            raise ValueError(f"clock={clock!r} is not callable; use time.perf_counter (wall time) or "
-                             "time.process_time (CPU time).")
+            raise ValueError(
+                f"clock={clock!r} is not callable; use time.perf_counter (wall time) or time.process_time (CPU time)."
+            )
         from tqdm.auto import tqdm
 
         self.clock = clock
@@ -80,8 +85,9 @@ class _Evaluator:
             started = time.perf_counter()
             accuracy = float(self.fitness(candidate))
             feasibility = self.constraints.check(candidate) if self.constraints is not None else None
-            evaluation = Evaluation(len(self.evaluated), candidate, feasibility, accuracy,
-                                    time.perf_counter() - started)
+            evaluation = Evaluation(
+                len(self.evaluated), candidate, feasibility, accuracy, time.perf_counter() - started
+            )
             self.evaluated.append(evaluation)
             self.seen[key] = evaluation
             best = max(e.accuracy for e in self.evaluated)
@@ -92,13 +98,28 @@ class _Evaluator:
 
     def result(self) -> SearchResult:
         self.bar.close()
-        return SearchResult(self.method, self.evaluated, self.rejected, self.history, self.constraints,
-                            self.clock() - self.start, self.stopped_by)
+        return SearchResult(
+            self.method,
+            self.evaluated,
+            self.rejected,
+            self.history,
+            self.constraints,
+            self.clock() - self.start,
+            self.stopped_by,
+        )
 
-def random_search(space: SearchSpace, constraints: Optional[Constraints], fitness: Callable,
-                  max_candidates: int = 20, max_seconds: Optional[float] = None, seed: int = 0,
-                  progress: bool = True, max_rejections: int = 200,
-                  clock: Callable = time.perf_counter) -> SearchResult:
+
+def random_search(
+    space: SearchSpace,
+    constraints: Optional[Constraints],
+    fitness: Callable,
+    max_candidates: int = 20,
+    max_seconds: Optional[float] = None,
+    seed: int = 0,
+    progress: bool = True,
+    max_rejections: int = 200,
+    clock: Callable = time.perf_counter,
+) -> SearchResult:
     """Random search: draw candidates uniformly, skip those the constraints reject, train the rest.
 
     A strong baseline for any search strategy (Bergstra & Bengio, 2012; Li & Talwalkar, 2019).
@@ -130,14 +151,16 @@ def random_search(space: SearchSpace, constraints: Optional[Constraints], fitnes
     -------
     SearchResult
     """
-    run = _Evaluator("random", space, constraints, fitness, max_candidates, max_seconds, seed, progress,
-                     max_rejections, clock)
+    run = _Evaluator(
+        "random", space, constraints, fitness, max_candidates, max_seconds, seed, progress, max_rejections, clock
+    )
     while run.budget_left():
         candidate = run.draw(lambda: _fresh(run, lambda: space.sample(run.rng)))
         if candidate is None:
             break
         run.evaluate(candidate)
     return run.result()
+
 
 def _fresh(run, propose) -> Candidate:
     """Propose again (a few times) when the proposal was already trained: a repeat teaches nothing new."""
@@ -147,10 +170,20 @@ def _fresh(run, propose) -> Candidate:
             return candidate
     return candidate
 
-def evolutionary_search(space: SearchSpace, constraints: Optional[Constraints], fitness: Callable,
-                        max_candidates: int = 40, max_seconds: Optional[float] = None, population_size: int = 10,
-                        sample_size: int = 3, seed: int = 0, progress: bool = True,
-                        max_rejections: int = 200, clock: Callable = time.perf_counter) -> SearchResult:
+
+def evolutionary_search(
+    space: SearchSpace,
+    constraints: Optional[Constraints],
+    fitness: Callable,
+    max_candidates: int = 40,
+    max_seconds: Optional[float] = None,
+    population_size: int = 10,
+    sample_size: int = 3,
+    seed: int = 0,
+    progress: bool = True,
+    max_rejections: int = 200,
+    clock: Callable = time.perf_counter,
+) -> SearchResult:
     """Regularised ("aging") evolution (Real et al., 2019) under hardware constraints.
 
     1. Fill a population with ``population_size`` random feasible candidates, each trained.
@@ -180,10 +213,12 @@ def evolutionary_search(space: SearchSpace, constraints: Optional[Constraints], 
     if not _is_int(population_size) or population_size < 2:
         raise ValueError(f"population_size={population_size!r} is not valid; use an integer >= 2.")
     if not _is_int(sample_size) or not 1 <= sample_size <= population_size:
-        raise ValueError(f"sample_size={sample_size!r} is not valid; use an integer from 1 to population_size "
-                         f"({population_size}).")
-    run = _Evaluator("evolution", space, constraints, fitness, max_candidates, max_seconds, seed, progress,
-                     max_rejections, clock)
+        raise ValueError(
+            f"sample_size={sample_size!r} is not valid; use an integer from 1 to population_size ({population_size})."
+        )
+    run = _Evaluator(
+        "evolution", space, constraints, fitness, max_candidates, max_seconds, seed, progress, max_rejections, clock
+    )
     population = collections.deque()
     while len(population) < population_size and run.budget_left():
         candidate = run.draw(lambda: _fresh(run, lambda: space.sample(run.rng)))

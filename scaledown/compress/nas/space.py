@@ -1,4 +1,5 @@
 """The search space: MobileNet-style networks described by six knobs; sampling and mutating them."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -11,12 +12,12 @@ import numpy as np
 
 from scaledown.foundations.models.spec import ArchitectureSpec, mobilenet_v1_spec, mobilenet_v2_spec
 
-
 FAMILIES = ("mobilenet_v1", "mobilenet_v2")
 
 KNOBS = ("family", "width", "depth", "kernel_size", "expansion", "resolution")
 
 _SHORT_FAMILY = {"mobilenet_v1": "v1", "mobilenet_v2": "v2"}
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -60,12 +61,14 @@ class Candidate:
     def __str__(self) -> str:
         return self.label
 
+
 def baseline_candidate() -> Candidate:
     """Chapter 1's hand-designed baseline as a candidate: MobileNet v1, width 1.0, depth 1, k3, 32x32.
 
     ``baseline_candidate().spec()`` equals ``scaledown.foundations.models.baseline_spec()``.
     """
     return Candidate("mobilenet_v1", 1.0, 1.0, 3, 6, 32)
+
 
 @dataclass(frozen=True)
 class SearchSpace:
@@ -103,15 +106,26 @@ class SearchSpace:
             "expansions": lambda v: _is_int(v) and v > 0,
             "resolutions": lambda v: _is_int(v) and v >= 8,
         }
-        accepted = {"families": f"names from {FAMILIES}", "widths": "numbers > 0", "depths": "numbers > 0",
-                    "kernel_sizes": "odd positive integers", "expansions": "positive integers",
-                    "resolutions": "integers >= 8"}
+        accepted = {
+            "families": f"names from {FAMILIES}",
+            "widths": "numbers > 0",
+            "depths": "numbers > 0",
+            "kernel_sizes": "odd positive integers",
+            "expansions": "positive integers",
+            "resolutions": "integers >= 8",
+        }
         for name, valid in checks.items():
             options = getattr(self, name)
-            if isinstance(options, (str, bytes)) or not isinstance(options, Sequence) or not options \
-                    or not all(valid(v) for v in options) or len(set(options)) != len(options):
-                raise ValueError(f"{name}={options!r} is not valid; use a non-empty tuple of distinct "
-                                 f"{accepted[name]}.")
+            if (
+                isinstance(options, (str, bytes))
+                or not isinstance(options, Sequence)
+                or not options
+                or not all(valid(v) for v in options)
+                or len(set(options)) != len(options)
+            ):
+                raise ValueError(
+                    f"{name}={options!r} is not valid; use a non-empty tuple of distinct {accepted[name]}."
+                )
             object.__setattr__(self, name, tuple(options))
 
     def options(self, knob: str) -> tuple:
@@ -121,8 +135,7 @@ class SearchSpace:
         return getattr(self, "families" if knob == "family" else knob + "s")
 
     def __contains__(self, candidate) -> bool:
-        return isinstance(candidate, Candidate) and all(
-            getattr(candidate, k) in self.options(k) for k in KNOBS)
+        return isinstance(candidate, Candidate) and all(getattr(candidate, k) in self.options(k) for k in KNOBS)
 
     def size(self) -> int:
         """Number of distinct networks in the space (v1 networks have no expansion)."""
@@ -149,11 +162,14 @@ class SearchSpace:
         value = _choice(rng, [v for v in self.options(knob) if v != getattr(candidate, knob)])
         return dataclasses.replace(candidate, **{knob: value})
 
+
 def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
+
 def _is_number(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
 
 def _choice(rng: np.random.Generator, options):
     return options[int(rng.integers(len(options)))]

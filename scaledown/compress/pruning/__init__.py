@@ -33,6 +33,9 @@ write, sizes), ``sensitivity``, ``gradual`` (pruning while fine-tuning), ``struc
 (channels, framework-free), ``keras_edge`` and ``torch_edge`` (each framework's loops and
 rebuilds), ``latency``.
 """
+
+from scaledown.compress.pruning.gradual import prune_during_training  # noqa: F401
+from scaledown.compress.pruning.latency import measure_latency  # noqa: F401
 from scaledown.compress.pruning.masks import (  # noqa: F401
     SCOPES,
     global_magnitude_masks,
@@ -40,6 +43,8 @@ from scaledown.compress.pruning.masks import (  # noqa: F401
     magnitude_mask,
     polynomial_decay_sparsity,
 )
+from scaledown.compress.pruning.sensitivity import plot_sensitivity, sensitivity_analysis  # noqa: F401
+from scaledown.compress.pruning.structured import prune_channels  # noqa: F401
 from scaledown.compress.pruning.weights import (  # noqa: F401
     apply_masks,
     compressed_size,
@@ -49,7 +54,3 @@ from scaledown.compress.pruning.weights import (  # noqa: F401
     size_report,
     sparsity_table,
 )
-from scaledown.compress.pruning.sensitivity import plot_sensitivity, sensitivity_analysis  # noqa: F401
-from scaledown.compress.pruning.gradual import prune_during_training  # noqa: F401
-from scaledown.compress.pruning.structured import prune_channels  # noqa: F401
-from scaledown.compress.pruning.latency import measure_latency  # noqa: F401

@@ -1,17 +1,34 @@
 """Gradual pruning during fine-tuning: the schedule, the masks kept between steps, and the dispatch
 to each framework's training loop (``keras_edge``, ``torch_edge``)."""
+
 from __future__ import annotations
 
 import math
 
-from scaledown.foundations.frameworks import framework_of
 from scaledown.compress.pruning.masks import _check_sparsity, _masks_for, polynomial_decay_sparsity
 from scaledown.compress.pruning.weights import apply_masks, prunable_weights
+from scaledown.foundations.frameworks import framework_of
 
 
-def prune_during_training(model, x, y, *, final_sparsity, epochs, initial_sparsity=0.0, begin_step=0,
-                          end_step=None, frequency=10, power=3, scope="global", layers=None, batch_size=32,
-                          learning_rate=3e-3, seed=0, progress=True):
+def prune_during_training(
+    model,
+    x,
+    y,
+    *,
+    final_sparsity,
+    epochs,
+    initial_sparsity=0.0,
+    begin_step=0,
+    end_step=None,
+    frequency=10,
+    power=3,
+    scope="global",
+    layers=None,
+    batch_size=32,
+    learning_rate=3e-3,
+    seed=0,
+    progress=True,
+):
     """Fine-tune ``model`` in place while its sparsity follows ``polynomial_decay_sparsity``.
 
     Every ``frequency`` steps the masks are recomputed from the current weights at the
@@ -45,18 +62,35 @@ def prune_during_training(model, x, y, *, final_sparsity, epochs, initial_sparsi
         raise ValueError(f"epochs={epochs!r} is not valid; use a positive integer.")
     total_steps = epochs * math.ceil(len(x) / batch_size)
     end_step = max(begin_step + 1, int(total_steps * 2 / 3)) if end_step is None else end_step
-    schedule = lambda step: polynomial_decay_sparsity(step, final_sparsity, begin_step, end_step,  # noqa: E731
-                                                      initial_sparsity, power)
+
+    def schedule(step):
+        return polynomial_decay_sparsity(step, final_sparsity, begin_step, end_step, initial_sparsity, power)
+
     names = list(prunable_weights(model, layers))
-    if framework_of(model) == "torch":   # the framework edge: each trains with its own loop
+    if framework_of(model) == "torch":  # the framework edge: each trains with its own loop
         from scaledown.compress.pruning.torch_edge import _prune_train_torch
 
-        return _prune_train_torch(model, x, y, schedule, frequency, scope, names, epochs, batch_size,
-                                  learning_rate, seed, progress, total_steps)
+        return _prune_train_torch(
+            model,
+            x,
+            y,
+            schedule,
+            frequency,
+            scope,
+            names,
+            epochs,
+            batch_size,
+            learning_rate,
+            seed,
+            progress,
+            total_steps,
+        )
     from scaledown.compress.pruning.keras_edge import _prune_train_keras
 
-    return _prune_train_keras(model, x, y, schedule, frequency, scope, names, epochs, batch_size, learning_rate,
-                              seed, progress, total_steps)
+    return _prune_train_keras(
+        model, x, y, schedule, frequency, scope, names, epochs, batch_size, learning_rate, seed, progress, total_steps
+    )
+
 
 class _Pruner:
     """Keeps the masks and the step count; framework loops call ``before_step`` and ``after_step``."""

@@ -1,4 +1,5 @@
 """Measured latency of a (pruned) model on this CPU."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,8 +36,7 @@ def measure_latency(model, sample, repeats=100, warmup=10, reference_kernels=Fal
     from scaledown.compress.quantization.tensorflow import float_tflite
 
     resolver = OpResolverType.BUILTIN_REF if reference_kernels else OpResolverType.AUTO
-    interpreter = Interpreter(model_content=float_tflite(model), num_threads=1,
-                              experimental_op_resolver_type=resolver)
+    interpreter = Interpreter(model_content=float_tflite(model), num_threads=1, experimental_op_resolver_type=resolver)
     index = interpreter.get_input_details()[0]["index"]
     interpreter.resize_tensor_input(index, sample.shape)
     interpreter.allocate_tensors()

@@ -7,16 +7,18 @@
 * ``polynomial_decay_sparsity(step, ...)`` is the gradual schedule of Zhu & Gupta
   (2017): ``s_t = s_f + (s_i - s_f) * (1 - (t - t_0) / (t_1 - t_0)) ** 3``.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-
 SCOPES = ("global", "layer")
+
 
 def _check_sparsity(sparsity, name="sparsity"):
     if isinstance(sparsity, bool) or not isinstance(sparsity, (int, float, np.floating)) or not 0 <= sparsity < 1:
         raise ValueError(f"{name}={sparsity!r} is not valid; use a fraction in [0, 1), e.g. 0.8.")
+
 
 def magnitude_mask(weights, sparsity):
     """Keep-mask of one array: ``False`` for the ``round(sparsity * size)`` weights with the smallest ``|w|``.
@@ -37,9 +39,11 @@ def magnitude_mask(weights, sparsity):
     mask[np.argsort(np.abs(weights).ravel(), kind="stable")[:num_pruned]] = False
     return mask.reshape(weights.shape)
 
+
 def layer_magnitude_masks(weights, sparsity):
     """One threshold per layer: every array in the dict ``{name: ndarray}`` loses ``sparsity`` of its weights."""
     return {name: magnitude_mask(w, sparsity) for name, w in weights.items()}
+
 
 def global_magnitude_masks(weights, sparsity):
     """One threshold for all layers: the ``sparsity`` fraction of *all* weights with the smallest ``|w|``.
@@ -59,9 +63,10 @@ def global_magnitude_masks(weights, sparsity):
     masks, start = {}, 0
     for name in names:
         size = np.asarray(weights[name]).size
-        masks[name] = flat[start:start + size].reshape(np.shape(weights[name]))
+        masks[name] = flat[start : start + size].reshape(np.shape(weights[name]))
         start += size
     return masks
+
 
 def polynomial_decay_sparsity(step, final_sparsity, begin_step, end_step, initial_sparsity=0.0, power=3):
     """Sparsity at training ``step`` under the polynomial schedule of Zhu & Gupta (2017).
@@ -76,6 +81,7 @@ def polynomial_decay_sparsity(step, final_sparsity, begin_step, end_step, initia
         raise ValueError(f"end_step={end_step!r} is not valid; use a step after begin_step={begin_step!r}.")
     progress = min(1.0, max(0.0, (step - begin_step) / (end_step - begin_step)))
     return final_sparsity + (initial_sparsity - final_sparsity) * (1.0 - progress) ** power
+
 
 def _masks_for(weights, sparsity, scope):
     if scope not in SCOPES:

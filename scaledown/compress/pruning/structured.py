@@ -1,5 +1,6 @@
 """Structured pruning, framework-free: score filters, choose the channels each conv keeps, and carry
 the kept indices down a chain of layer records; ``keras_edge`` and ``torch_edge`` read and rebuild models."""
+
 from __future__ import annotations
 
 import math
@@ -7,7 +8,6 @@ import math
 import numpy as np
 
 from scaledown.foundations.frameworks import framework_of
-
 
 # --- structured pruning: remove channels, rebuild a smaller model ---------------------------------
 #
@@ -18,12 +18,14 @@ from scaledown.foundations.frameworks import framework_of
 # Each conv listed in ``ratios`` keeps its highest-scoring filters; the kept channel indices
 # then flow down the chain until the next conv or dense layer takes them as its inputs.
 
+
 def _filter_scores(weight, bn):
     """L1 norm of each filter as BN folding would scale it: ``|gamma| / sqrt(var + eps) * sum |W|``."""
     scores = np.abs(weight).reshape(len(weight), -1).sum(axis=1)
     if bn is not None:
         scores = scores * np.abs(bn["scale"])
     return scores
+
 
 def _prune_chain(records, ratios, min_channels, multiple_of=1):
     """New weights for every record after removing filters; returns ``(records, kept channels per conv)``."""
@@ -51,6 +53,7 @@ def _prune_chain(records, ratios, min_channels, multiple_of=1):
         out.append({**record, "weights": weights})
     return out, kept_counts
 
+
 def _prunable_convs(records):
     """Names of the convs whose filters may go: all but a final conv that produces the outputs (a 1x1 classifier)."""
     names = [r["name"] for r in records if r["kind"] == "conv"]
@@ -58,6 +61,7 @@ def _prunable_convs(records):
     if weighted and weighted[-1]["kind"] == "conv":
         names.remove(weighted[-1]["name"])
     return names
+
 
 def _check_ratios(ratio, conv_names):
     ratios = dict.fromkeys(conv_names, ratio) if not isinstance(ratio, dict) else dict(ratio)
@@ -68,6 +72,7 @@ def _check_ratios(ratio, conv_names):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
             raise ValueError(f"ratio={value!r} for {name!r} is not valid; use a fraction of filters in [0, 1).")
     return ratios
+
 
 def prune_channels(model, ratio, min_channels=4, multiple_of=1):
     """Remove the weakest filters of each convolution and return a smaller, rebuilt model.
@@ -103,7 +108,7 @@ def prune_channels(model, ratio, min_channels=4, multiple_of=1):
     for name, value in (("min_channels", min_channels), ("multiple_of", multiple_of)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name}={value!r} is not valid; use a positive integer.")
-    if framework_of(model) == "torch":   # the framework edge: each rebuilds its own model
+    if framework_of(model) == "torch":  # the framework edge: each rebuilds its own model
         from scaledown.compress.pruning.torch_edge import _prune_channels_torch
 
         return _prune_channels_torch(model, ratio, min_channels, multiple_of)

@@ -1,24 +1,27 @@
 """PyTorch side of pruning: the fine-tuning loop with masks, and rebuilding a model with fewer channels."""
+
 from __future__ import annotations
 
 import copy
 
 import numpy as np
 
-from scaledown.compress.pruning.weights import model_sparsity
 from scaledown.compress.pruning.gradual import _Pruner
 from scaledown.compress.pruning.structured import _check_ratios, _prunable_convs, _prune_chain
+from scaledown.compress.pruning.weights import model_sparsity
 
 
-def _prune_train_torch(model, x, y, schedule, frequency, scope, names, epochs, batch_size, learning_rate, seed,
-                       progress, total_steps):
+def _prune_train_torch(
+    model, x, y, schedule, frequency, scope, names, epochs, batch_size, learning_rate, seed, progress, total_steps
+):
     import torch
     from tqdm.auto import tqdm
 
     torch.manual_seed(seed)
     dataset = torch.utils.data.TensorDataset(torch.as_tensor(x), torch.as_tensor(y, dtype=torch.long))
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True,
-                                         generator=torch.Generator().manual_seed(seed))
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed)
+    )
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     lr_schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, total_steps))
     pruner = _Pruner(model, schedule, frequency, scope, names)
@@ -44,16 +47,20 @@ def _prune_train_torch(model, x, y, schedule, frequency, scope, names, epochs, b
     history["sparsity"][-1] = model_sparsity(model)
     return history
 
+
 def _prune_channels_torch(model, ratio, min_channels, multiple_of):
     from torch import nn
 
     for name, module in model.named_modules():
         if list(module.children()) and not isinstance(module, nn.Sequential):
-            raise ValueError(f"module {name or 'model'!r} ({type(module).__name__}) is not an nn.Sequential; "
-                             "prune_channels needs a chain whose containers are all nn.Sequential.")
+            raise ValueError(
+                f"module {name or 'model'!r} ({type(module).__name__}) is not an nn.Sequential; "
+                "prune_channels needs a chain whose containers are all nn.Sequential."
+            )
     leaves = [(name, m) for name, m in model.named_modules() if not list(m.children())]
-    records, channels = [], None   # channels: what the last convolution outputs
+    records, channels = [], None  # channels: what the last convolution outputs
     for name, m in leaves:
+
         def tensors(**named):
             return {k: v.detach().cpu().numpy().copy() for k, v in named.items() if v is not None}
 
@@ -67,23 +74,48 @@ def _prune_channels_torch(model, ratio, min_channels, multiple_of):
                 raise ValueError(f"module {name!r} is a grouped conv (groups={m.groups}); not supported.")
         elif isinstance(m, nn.BatchNorm2d):
             gamma = m.weight.detach().numpy() if m.affine else np.ones(m.num_features, np.float32)
-            records.append({"kind": "bn", "name": name,
-                            "weights": tensors(weight=m.weight, bias=m.bias, running_mean=m.running_mean,
-                                               running_var=m.running_var),
-                            "bn_fold": {"scale": gamma / np.sqrt(m.running_var.numpy() + m.eps)}})
+            records.append(
+                {
+                    "kind": "bn",
+                    "name": name,
+                    "weights": tensors(
+                        weight=m.weight, bias=m.bias, running_mean=m.running_mean, running_var=m.running_var
+                    ),
+                    "bn_fold": {"scale": gamma / np.sqrt(m.running_var.numpy() + m.eps)},
+                }
+            )
         elif isinstance(m, nn.Linear):
             if channels is not None and m.in_features != channels:
-                raise ValueError(f"module {name!r} takes {m.in_features} features from a map of {channels} channels: "
-                                 "it flattens a feature map larger than 1x1, and prune_channels supports Flatten only "
-                                 "of a 1x1 map (after global pooling).")
+                raise ValueError(
+                    f"module {name!r} takes {m.in_features} features from a map of {channels} channels: "
+                    "it flattens a feature map larger than 1x1, and prune_channels supports Flatten only "
+                    "of a 1x1 map (after global pooling)."
+                )
             channels = None
             records.append({"kind": "dense", "name": name, "weights": tensors(weight=m.weight, bias=m.bias)})
-        elif isinstance(m, (nn.ReLU, nn.ReLU6, nn.Identity, nn.Dropout, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d,
-                            nn.MaxPool2d, nn.AvgPool2d, nn.Flatten, nn.Hardswish, nn.SiLU, nn.LeakyReLU)):
+        elif isinstance(
+            m,
+            (
+                nn.ReLU,
+                nn.ReLU6,
+                nn.Identity,
+                nn.Dropout,
+                nn.AdaptiveAvgPool2d,
+                nn.AdaptiveMaxPool2d,
+                nn.MaxPool2d,
+                nn.AvgPool2d,
+                nn.Flatten,
+                nn.Hardswish,
+                nn.SiLU,
+                nn.LeakyReLU,
+            ),
+        ):
             records.append({"kind": "pass", "name": name})
         else:
-            raise ValueError(f"module {name!r} ({type(m).__name__}) is not supported by prune_channels; it handles "
-                             "chains of Conv2d, BatchNorm2d, activations, pooling, Flatten and Linear.")
+            raise ValueError(
+                f"module {name!r} ({type(m).__name__}) is not supported by prune_channels; it handles "
+                "chains of Conv2d, BatchNorm2d, activations, pooling, Flatten and Linear."
+            )
     conv_names = _prunable_convs(records)
     new_records, kept = _prune_chain(records, _check_ratios(ratio, conv_names), min_channels, multiple_of)
 
@@ -96,12 +128,30 @@ def _prune_channels_torch(model, ratio, min_channels, multiple_of):
             continue
         old, w = modules[record["name"]], {k: torch.from_numpy(v) for k, v in record["weights"].items()}
         if record["kind"] == "conv":
-            new = nn.Conv2d(w["weight"].shape[1], w["weight"].shape[0], old.kernel_size, old.stride, old.padding,
-                            old.dilation, 1, old.bias is not None, old.padding_mode)
+            new = nn.Conv2d(
+                w["weight"].shape[1],
+                w["weight"].shape[0],
+                old.kernel_size,
+                old.stride,
+                old.padding,
+                old.dilation,
+                1,
+                old.bias is not None,
+                old.padding_mode,
+            )
         elif record["kind"] == "depthwise":
             channels = w["weight"].shape[0]
-            new = nn.Conv2d(channels, channels, old.kernel_size, old.stride, old.padding, old.dilation, channels,
-                            old.bias is not None, old.padding_mode)
+            new = nn.Conv2d(
+                channels,
+                channels,
+                old.kernel_size,
+                old.stride,
+                old.padding,
+                old.dilation,
+                channels,
+                old.bias is not None,
+                old.padding_mode,
+            )
         elif record["kind"] == "bn":
             new = nn.BatchNorm2d(len(w["running_mean"]), old.eps, old.momentum, old.affine, old.track_running_stats)
             new.running_mean.copy_(w.pop("running_mean"))

@@ -5,14 +5,15 @@ and the ``weight`` of ``nn.Conv2d`` and ``nn.Linear`` modules (PyTorch, named by
 path); depthwise convolutions join only when named. Zeros compress: ``size_report`` gzips
 the weights, because a dense kernel still stores and multiplies every zero.
 """
+
 from __future__ import annotations
 
 import zlib
 
 import numpy as np
 
-from scaledown.foundations.frameworks import framework_of
 from scaledown.compress.pruning.masks import _check_sparsity, _masks_for
+from scaledown.foundations.frameworks import framework_of
 
 
 def _prunable(model, depthwise=False):
@@ -23,9 +24,11 @@ def _prunable(model, depthwise=False):
     if framework_of(model) == "torch":
         from torch import nn
 
-        return {name: module.weight for name, module in model.named_modules()
-                if isinstance(module, nn.Linear) or (isinstance(module, nn.Conv2d)
-                                                     and (depthwise or module.groups == 1))}
+        return {
+            name: module.weight
+            for name, module in model.named_modules()
+            if isinstance(module, nn.Linear) or (isinstance(module, nn.Conv2d) and (depthwise or module.groups == 1))
+        }
     import keras
 
     found = {}
@@ -37,8 +40,10 @@ def _prunable(model, depthwise=False):
             found[layer.name] = layer.kernel
     return found
 
+
 def _to_numpy(variable):
     return variable.detach().cpu().numpy().copy() if hasattr(variable, "detach") else np.array(variable.numpy())
+
 
 def _assign(variable, array):
     if hasattr(variable, "detach"):
@@ -48,6 +53,7 @@ def _assign(variable, array):
             variable.copy_(torch.as_tensor(array, dtype=variable.dtype))
     else:
         variable.assign(np.asarray(array, dtype=variable.dtype))
+
 
 def prunable_weights(model, layers=None):
     """The prunable weights of a Keras or PyTorch model as ``{name: ndarray}`` (copies).
@@ -59,16 +65,19 @@ def prunable_weights(model, layers=None):
     if layers is not None:
         unknown = [name for name in layers if name not in variables]
         if unknown:
-            raise ValueError(f"layers={unknown!r} are not prunable layers of this model; use names from "
-                             f"{list(variables)}.")
+            raise ValueError(
+                f"layers={unknown!r} are not prunable layers of this model; use names from {list(variables)}."
+            )
         variables = {name: variables[name] for name in layers}
     return {name: _to_numpy(v) for name, v in variables.items()}
+
 
 def apply_masks(model, masks):
     """Multiply each named weight by its keep-mask, in place (``masks`` is ``{name: bool ndarray}``)."""
     variables = _prunable(model, depthwise=True)
     for name, mask in masks.items():
         _assign(variables[name], _to_numpy(variables[name]) * mask)
+
 
 def prune(model, sparsity, scope="global", layers=None):
     """Magnitude-prune a Keras or PyTorch model in place, once (no fine-tuning).
@@ -93,6 +102,7 @@ def prune(model, sparsity, scope="global", layers=None):
     apply_masks(model, masks)
     return masks
 
+
 def sparsity_table(model):
     """One row per prunable layer: ``{"layer", "parameters", "zeros", "sparsity"}``."""
     rows = []
@@ -101,15 +111,18 @@ def sparsity_table(model):
         rows.append({"layer": name, "parameters": int(w.size), "zeros": zeros, "sparsity": zeros / w.size})
     return rows
 
+
 def model_sparsity(model):
     """Fraction of the prunable weights that are exactly zero."""
     rows = sparsity_table(model)
     return sum(r["zeros"] for r in rows) / max(1, sum(r["parameters"] for r in rows))
 
+
 def _all_weights(model):
     if framework_of(model) == "torch":
         return [t.detach().cpu().numpy() for t in model.state_dict().values() if t.is_floating_point()]
     return [np.asarray(w) for w in model.get_weights()]
+
 
 def size_report(model, input_shape=None):
     """What the model costs on disk, compressed or not, and in RAM.
@@ -141,6 +154,7 @@ def size_report(model, input_shape=None):
         "compressed_bytes": len(zlib.compress(raw, 9)),
         "peak_activation_bytes": int(peak),
     }
+
 
 def compressed_size(data):
     """Bytes of ``data`` (bytes, e.g. a ``.tflite``) after zlib level 9 compression, as gzip would store it."""

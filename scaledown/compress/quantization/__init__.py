@@ -20,13 +20,13 @@ and ``quantize(model, data, method, backend)`` does the whole trip in one call:
 
 TensorFlow, PyTorch, ONNX Runtime and OpenVINO are imported only when used.
 """
+
 import pathlib
 import shutil
 import tempfile
 
 import numpy as np
 
-from scaledown.foundations.frameworks import framework_of
 from scaledown.compress.quantization.analysis import layer_sensitivity, plot_layer_sensitivity, sqnr_db  # noqa: F401
 from scaledown.compress.quantization.arithmetic import (  # noqa: F401
     dequantize,
@@ -38,22 +38,22 @@ from scaledown.compress.quantization.arithmetic import (  # noqa: F401
 )
 from scaledown.compress.quantization.arithmetic import quantize as quantize_array  # noqa: F401
 from scaledown.compress.quantization.batchnorm import fold_batchnorm  # noqa: F401
-from scaledown.compress.quantization.calibration import (  # noqa: F401
-    MinMaxObserver,
-    MSEObserver,
-    PercentileObserver,
-    calibrate,
-)
+from scaledown.compress.quantization.calibration import MinMaxObserver, MSEObserver, PercentileObserver, calibrate  # noqa: F401
 from scaledown.compress.quantization.sizes import randomize_batchnorm, size_breakdown  # noqa: F401
+from scaledown.foundations.frameworks import framework_of
 from scaledown.foundations.timing import median_ms
 
 METHODS = ("ptq", "qat", "none")
-SUPPORTED = {"keras": {"tflite": ("ptq", "qat", "none")},
-             "torch": {"onnxruntime": ("ptq", "qat", "none"), "openvino": ("ptq", "qat", "none")}}
+SUPPORTED = {
+    "keras": {"tflite": ("ptq", "qat", "none")},
+    "torch": {"onnxruntime": ("ptq", "qat", "none"), "openvino": ("ptq", "qat", "none")},
+}
 DEFAULT_BACKEND = {"keras": "tflite", "torch": "onnxruntime"}
 _OPTIONS = ("directory", "num_calibration", "per_channel", "epochs", "learning_rate", "batch_size")
-_SUPPORTED_TEXT = ("(keras, ptq|qat → tflite), (torch, ptq|qat → onnxruntime), (torch, ptq|qat → openvino), "
-                   "and method='none' for the float32 baseline on the same runtime")
+_SUPPORTED_TEXT = (
+    "(keras, ptq|qat → tflite), (torch, ptq|qat → onnxruntime), (torch, ptq|qat → openvino), "
+    "and method='none' for the float32 baseline on the same runtime"
+)
 
 
 class QuantizedModel:
@@ -112,8 +112,10 @@ class QuantizedModel:
         Returns float32 (N, classes).
         """
         if runtime not in (None, "litert", "tflm") or (runtime is not None and self.backend != "tflite"):
-            raise ValueError(f"runtime={runtime!r} is not valid for backend {self.backend!r}; "
-                             "use None, or 'litert'/'tflm' for tflite models.")
+            raise ValueError(
+                f"runtime={runtime!r} is not valid for backend {self.backend!r}; "
+                "use None, or 'litert'/'tflm' for tflite models."
+            )
         runner = self._runner(runtime)
         if self.backend == "tflite":
             return runner.predict(x)
@@ -207,13 +209,14 @@ def _unpack(data, method):
     if isinstance(data, np.ndarray) and method != "qat":
         return data, None
     if not isinstance(data, (tuple, list)) or not data or (method == "qat" and len(data) < 2):
-        raise ValueError(f"data={type(data).__name__} is not valid for method={method!r}; pass "
-                         + ("(x_train, y_train)." if method == "qat" else "(x_calibration,) or (x, y)."))
+        raise ValueError(
+            f"data={type(data).__name__} is not valid for method={method!r}; pass "
+            + ("(x_train, y_train)." if method == "qat" else "(x_calibration,) or (x, y).")
+        )
     return np.asarray(data[0], np.float32), (None if len(data) < 2 else np.asarray(data[1]))
 
 
-def _quantize_keras(model, x, y, method, directory, num_calibration=300, epochs=3, learning_rate=1e-4,
-                    batch_size=32):
+def _quantize_keras(model, x, y, method, directory, num_calibration=300, epochs=3, learning_rate=1e-4, batch_size=32):
     from scaledown.compress.quantization import tensorflow as tfl
 
     if method == "none":
@@ -229,8 +232,19 @@ def _quantize_keras(model, x, y, method, directory, num_calibration=300, epochs=
     return QuantizedModel(path, "tflite", method, "NHWC")
 
 
-def _quantize_torch(model, x, y, method, backend, directory, num_calibration=300, per_channel=True, epochs=3,
-                    learning_rate=1e-4, batch_size=32):
+def _quantize_torch(
+    model,
+    x,
+    y,
+    method,
+    backend,
+    directory,
+    num_calibration=300,
+    per_channel=True,
+    epochs=3,
+    learning_rate=1e-4,
+    batch_size=32,
+):
     import torch
 
     from scaledown.compress.quantization import onnx as ox
@@ -243,8 +257,7 @@ def _quantize_torch(model, x, y, method, backend, directory, num_calibration=300
         from scaledown.foundations.training import train_torch
 
         qat_model = prepare_qat(model)
-        train_torch(qat_model, x, y, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                    progress=False)
+        train_torch(qat_model, x, y, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, progress=False)
         export_qdq_onnx(qat_model, example, onnx_path)
     else:
         float_path = directory / "model_float.onnx"

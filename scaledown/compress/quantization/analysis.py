@@ -14,6 +14,7 @@ model output's SQNR and the accuracy. Depthwise convolutions with per-tensor
 scales are the classic culprits: folding BN gives their channels very
 different ranges, and one scale cannot fit them all.
 """
+
 import numpy as np
 
 from scaledown.compress.quantization.arithmetic import fake_quantize, quantization_params, tensor_range
@@ -23,7 +24,7 @@ def sqnr_db(x, x_hat):
     """``10·log10(‖x‖² / ‖x − x̂‖²)`` in dB for arrays of the same shape; ``inf`` when they are equal."""
     x, x_hat = np.asarray(x, np.float64), np.asarray(x_hat, np.float64)
     noise = np.sum((x - x_hat) ** 2)
-    return float("inf") if noise == 0 else float(10 * np.log10(np.sum(x ** 2) / noise))
+    return float("inf") if noise == 0 else float(10 * np.log10(np.sum(x**2) / noise))
 
 
 class _Layer:
@@ -40,8 +41,7 @@ def _bn_factor(gamma, var, eps):
 def _keras_layers(model):
     import keras
 
-    bn_after = {id(layer.input): layer for layer in model.layers
-                if isinstance(layer, keras.layers.BatchNormalization)}
+    bn_after = {id(layer.input): layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)}
     layers = []
     for layer in model.layers:
         if isinstance(layer, keras.layers.DepthwiseConv2D):
@@ -54,8 +54,11 @@ def _keras_layers(model):
             continue
         bn = bn_after.get(id(layer.output))
         fold = None if bn is None else _bn_factor(bn.gamma.numpy(), bn.moving_variance.numpy(), bn.epsilon)
-        layers.append(_Layer(layer.name, kind, lambda v=layer.kernel: v.numpy(),
-                             lambda w, v=layer.kernel: v.assign(w), axis, fold))
+        layers.append(
+            _Layer(
+                layer.name, kind, lambda v=layer.kernel: v.numpy(), lambda w, v=layer.kernel: v.assign(w), axis, fold
+            )
+        )
     return layers
 
 
@@ -75,8 +78,9 @@ def _torch_layers(model):
         else:
             kind = "pointwise" if module.kernel_size == (1, 1) else "conv"
         parent_name, _, child = name.rpartition(".")
-        siblings = list(modules[parent_name]._modules.items()) if isinstance(modules.get(parent_name),
-                                                                             nn.Sequential) else []
+        siblings = (
+            list(modules[parent_name]._modules.items()) if isinstance(modules.get(parent_name), nn.Sequential) else []
+        )
         names = [n for n, _ in siblings]
         following = siblings[names.index(child) + 1][1] if child in names[:-1] else None
         fold = None
@@ -143,8 +147,13 @@ def layer_sensitivity(model, x, y=None, per_channel=False, num_bits=8):
         layer.put(quantized)
         logits = predict()
         layer.put(weight)
-        row = {"layer": layer.name, "kind": layer.kind, "parameters": int(weight.size),
-               "weight_sqnr_db": round(weight_sqnr, 2), "output_sqnr_db": round(sqnr_db(reference, logits), 2)}
+        row = {
+            "layer": layer.name,
+            "kind": layer.kind,
+            "parameters": int(weight.size),
+            "weight_sqnr_db": round(weight_sqnr, 2),
+            "output_sqnr_db": round(sqnr_db(reference, logits), 2),
+        }
         if y is not None:
             row["accuracy"] = float((logits.argmax(1) == y).mean())
             row["accuracy_drop"] = round(100 * (float((reference.argmax(1) == y).mean()) - row["accuracy"]), 2)
@@ -162,6 +171,7 @@ def plot_layer_sensitivity(rows, metric="weight_sqnr_db", ax=None):
     ax.bar(range(len(rows)), [row[metric] for row in rows], color=[colours[row["kind"]] for row in rows])
     ax.set_xticks(range(len(rows)), [row["layer"] for row in rows], rotation=60, ha="right", fontsize=8)
     ax.set_ylabel(metric)
-    ax.legend(handles=[plt.Rectangle((0, 0), 1, 1, color=c) for c in colours.values()], labels=list(colours),
-              fontsize=8)
+    ax.legend(
+        handles=[plt.Rectangle((0, 0), 1, 1, color=c) for c in colours.values()], labels=list(colours), fontsize=8
+    )
     return ax

@@ -15,6 +15,7 @@ symmetric (−127..127), as TFLite does for weights.
 Parameters are *per tensor* (one ``s``, one ``z``) or *per channel* (arrays of
 them, one per slice along ``axis``).
 """
+
 import numpy as np
 
 
@@ -132,5 +133,8 @@ def quantize_tensor(x, num_bits=8, symmetric=False, narrow_range=False, axis=Non
     The one-liner for weights: ``q, s, z = quantize_tensor(w, symmetric=True, axis=0)``.
     """
     scale, zero_point = quantization_params(*tensor_range(x, axis), num_bits, symmetric, narrow_range)
-    return quantize(x, scale, zero_point, num_bits, np.int8 if num_bits <= 8 else np.int16, narrow_range, axis), \
-        scale, zero_point
+    return (
+        quantize(x, scale, zero_point, num_bits, np.int8 if num_bits <= 8 else np.int16, narrow_range, axis),
+        scale,
+        zero_point,
+    )

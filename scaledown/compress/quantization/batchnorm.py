@@ -12,6 +12,7 @@ Folding multiplies each output channel's weights by its own factor, so the
 folded weights' ranges can differ a lot between channels: why per-channel
 weight scales matter (especially for depthwise convolutions).
 """
+
 import copy
 
 import numpy as np
@@ -75,11 +76,25 @@ def _fold_pair(conv, bn):
     from torch import nn
 
     weight, bias = fold_batchnorm(
-        conv.weight.detach().numpy(), None if conv.bias is None else conv.bias.detach().numpy(),
-        bn.weight.detach().numpy(), bn.bias.detach().numpy(),
-        bn.running_mean.numpy(), bn.running_var.numpy(), bn.eps, axis=0)
-    folded = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
-                       conv.dilation, conv.groups, bias=True)
+        conv.weight.detach().numpy(),
+        None if conv.bias is None else conv.bias.detach().numpy(),
+        bn.weight.detach().numpy(),
+        bn.bias.detach().numpy(),
+        bn.running_mean.numpy(),
+        bn.running_var.numpy(),
+        bn.eps,
+        axis=0,
+    )
+    folded = nn.Conv2d(
+        conv.in_channels,
+        conv.out_channels,
+        conv.kernel_size,
+        conv.stride,
+        conv.padding,
+        conv.dilation,
+        conv.groups,
+        bias=True,
+    )
     folded.weight.data = torch.as_tensor(weight, dtype=torch.float32)
     folded.bias.data = torch.as_tensor(bias, dtype=torch.float32)
     return folded

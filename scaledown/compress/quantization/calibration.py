@@ -17,6 +17,7 @@ scale and a zero point. Three ways to choose:
 
 ``axis=None`` gives one range per tensor; ``axis=k`` one per channel along ``k``.
 """
+
 import numpy as np
 
 from scaledown.compress.quantization.arithmetic import fake_quantize, quantization_params

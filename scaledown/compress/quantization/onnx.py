@@ -6,6 +6,7 @@ range for every activation and writes a QDQ model: int8 weights (symmetric,
 per output channel) and QuantizeLinear/DequantizeLinear pairs around every
 activation, which onnxruntime fuses into int8 kernels. ``run_onnx`` runs a file.
 """
+
 import numpy as np
 
 
@@ -18,9 +19,16 @@ def export_onnx(model, example_input, path, opset_version=17):
 
     model = model.eval()
     with torch.no_grad():
-        torch.onnx.export(model, (torch.as_tensor(example_input),), str(path), dynamo=False,
-                          opset_version=opset_version, input_names=["input"], output_names=["output"],
-                          dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+        torch.onnx.export(
+            model,
+            (torch.as_tensor(example_input),),
+            str(path),
+            dynamo=False,
+            opset_version=opset_version,
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+        )
     return str(path)
 
 
@@ -47,15 +55,24 @@ def quantize_onnx(float_path, x_calibration, path, per_channel=True, batch_size=
 
     class Batches(CalibrationDataReader):
         def __init__(self):
-            self._batches = iter(np.asarray(x_calibration[i:i + batch_size], np.float32)
-                                 for i in range(0, len(x_calibration), batch_size))
+            self._batches = iter(
+                np.asarray(x_calibration[i : i + batch_size], np.float32)
+                for i in range(0, len(x_calibration), batch_size)
+            )
 
         def get_next(self):
             batch = next(self._batches, None)
             return None if batch is None else {"input": batch}
 
-    quantize_static(str(float_path), str(path), Batches(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
-                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
+    quantize_static(
+        str(float_path),
+        str(path),
+        Batches(),
+        quant_format=QuantFormat.QDQ,
+        per_channel=per_channel,
+        activation_type=QuantType.QInt8,
+        weight_type=QuantType.QInt8,
+    )
     return str(path)
 
 
@@ -74,4 +91,4 @@ def run_onnx(path_or_session, x, batch_size=256):
     session = onnx_session(path_or_session) if isinstance(path_or_session, str) else path_or_session
     name = session.get_inputs()[0].name
     x = np.asarray(x, np.float32)
-    return np.concatenate([session.run(None, {name: x[i:i + batch_size]})[0] for i in range(0, len(x), batch_size)])
+    return np.concatenate([session.run(None, {name: x[i : i + batch_size]})[0] for i in range(0, len(x), batch_size)])

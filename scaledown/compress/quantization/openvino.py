@@ -8,6 +8,7 @@ asymmetric. ``quantize_openvino`` keeps the default; ``openvino.save_model`` wri
 the IR as ``model.xml`` (the graph) + ``model.bin`` (int8 weights), and the
 CPU plugin runs it with int8 kernels.
 """
+
 import pathlib
 
 import numpy as np
@@ -60,10 +61,11 @@ def openvino_model(path, num_threads=1):
 
 def run_openvino(path_or_compiled, x, batch_size=256):
     """Outputs of an OpenVINO IR for ``x`` (N, C, H, W) float32, as float32 (N, outputs)."""
-    compiled = openvino_model(path_or_compiled) if isinstance(path_or_compiled, (str, pathlib.Path)) \
-        else path_or_compiled
+    compiled = (
+        openvino_model(path_or_compiled) if isinstance(path_or_compiled, (str, pathlib.Path)) else path_or_compiled
+    )
     x = np.asarray(x, np.float32)
-    return np.concatenate([compiled(x[i:i + batch_size])[0] for i in range(0, len(x), batch_size)])
+    return np.concatenate([compiled(x[i : i + batch_size])[0] for i in range(0, len(x), batch_size)])
 
 
 def ir_size_bytes(path):

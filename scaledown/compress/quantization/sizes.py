@@ -19,6 +19,7 @@ float one; for a model with a few thousand parameters the other two parts do,
 and the ratio is much higher. Run ``size_breakdown`` on both files to see which
 case you are in.
 """
+
 import pathlib
 
 
@@ -39,12 +40,12 @@ def size_breakdown(path):
     path = pathlib.Path(path)
     readers = {".tflite": _tflite_constants, ".onnx": _onnx_constants, ".xml": _openvino_constants}
     if path.suffix not in readers:
-        raise ValueError(f"path={str(path)!r} is not a model file size_breakdown reads; use a .tflite, .onnx or "
-                         "OpenVINO .xml file.")
+        raise ValueError(
+            f"path={str(path)!r} is not a model file size_breakdown reads; use a .tflite, .onnx or OpenVINO .xml file."
+        )
     file_bytes = path.stat().st_size + (path.with_suffix(".bin").stat().st_size if path.suffix == ".xml" else 0)
     weights, other = readers[path.suffix](path)
-    return {"file": file_bytes, "weights": weights, "other_constants": other,
-            "graph": file_bytes - weights - other}
+    return {"file": file_bytes, "weights": weights, "other_constants": other, "graph": file_bytes - weights - other}
 
 
 def _split(tensors):
@@ -85,8 +86,11 @@ def _onnx_constants(path):
 
     graph = onnx.load(str(path)).graph
     arrays = [numpy_helper.to_array(t) for t in graph.initializer]
-    arrays += [numpy_helper.to_array(node.attribute[0].t) for node in graph.node
-               if node.op_type == "Constant" and node.attribute and node.attribute[0].type == onnx.AttributeProto.TENSOR]
+    arrays += [
+        numpy_helper.to_array(node.attribute[0].t)
+        for node in graph.node
+        if node.op_type == "Constant" and node.attribute and node.attribute[0].type == onnx.AttributeProto.TENSOR
+    ]
     return _split([(a.shape, a.nbytes) for a in arrays])
 
 
@@ -94,8 +98,11 @@ def _openvino_constants(path):
     import openvino
 
     model = openvino.Core().read_model(str(path))
-    tensors = [(tuple(op.get_output_shape(0)), op.get_byte_size()) for op in model.get_ops()
-               if op.get_type_name() == "Constant"]
+    tensors = [
+        (tuple(op.get_output_shape(0)), op.get_byte_size())
+        for op in model.get_ops()
+        if op.get_type_name() == "Constant"
+    ]
     return _split(tensors)
 
 
@@ -134,7 +141,11 @@ def randomize_batchnorm(model, seed=0):
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             shapes = [w.shape for w in layer.get_weights()]  # gamma, beta, moving mean, moving variance
-            draws = [rng.uniform(0.5, 1.5, shapes[0]), rng.normal(0, 0.1, shapes[1]), rng.normal(0, 0.1, shapes[2]),
-                     rng.uniform(0.5, 1.5, shapes[3])]
+            draws = [
+                rng.uniform(0.5, 1.5, shapes[0]),
+                rng.normal(0, 0.1, shapes[1]),
+                rng.normal(0, 0.1, shapes[2]),
+                rng.uniform(0.5, 1.5, shapes[3]),
+            ]
             layer.set_weights([d.astype("float32") for d in draws])
     return model

@@ -12,6 +12,7 @@
 the TensorFlow Lite Micro interpreter (the microcontroller runtime), quantizing
 the float input and dequantizing the output with the tensors' scale and zero point.
 """
+
 import contextlib
 import io
 import pathlib
@@ -83,11 +84,13 @@ def to_tf_keras(model):
         config = {k: v for k, v in layer.get_config().items() if v is not None and not isinstance(v, dict)}
         twin = getattr(tf_keras.layers, type(layer).__name__).from_config(config)
         inputs = layer.input
-        tensors[id(layer.output)] = twin([tensors[id(t)] for t in inputs] if isinstance(inputs, list)
-                                         else tensors[id(inputs)])
+        tensors[id(layer.output)] = twin(
+            [tensors[id(t)] for t in inputs] if isinstance(inputs, list) else tensors[id(inputs)]
+        )
         twin.set_weights(layer.get_weights())
-    return tf_keras.Model([tensors[id(t)] for t in model.inputs], [tensors[id(t)] for t in model.outputs],
-                          name=model.name)
+    return tf_keras.Model(
+        [tensors[id(t)] for t in model.inputs], [tensors[id(t)] for t in model.outputs], name=model.name
+    )
 
 
 def prepare_qat_keras(model):
@@ -103,8 +106,11 @@ def fit_qat_keras(qat_model, x, y, epochs=3, batch_size=32, learning_rate=1e-4, 
 
     tf_keras.utils.set_random_seed(seed)
     steps = max(1, epochs * -(-len(x) // batch_size))
-    qat_model.compile(optimizer=tf_keras.optimizers.Adam(tf_keras.optimizers.schedules.CosineDecay(learning_rate, steps)),
-                      loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    qat_model.compile(
+        optimizer=tf_keras.optimizers.Adam(tf_keras.optimizers.schedules.CosineDecay(learning_rate, steps)),
+        loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     history = qat_model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0, shuffle=True)
     return {k: [float(v) for v in values] for k, values in history.history.items()}
 
@@ -149,11 +155,14 @@ class TFLiteRunner:
             from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
             resolver = OpResolverType.BUILTIN_REF if reference_kernels else OpResolverType.AUTO
-            self._litert = Interpreter(model_content=bytes(content), num_threads=num_threads,
-                                       experimental_op_resolver_type=resolver)
+            self._litert = Interpreter(
+                model_content=bytes(content), num_threads=num_threads, experimental_op_resolver_type=resolver
+            )
             self._litert.allocate_tensors()
-            self.input_details, self.output_details = (self._litert.get_input_details()[0],
-                                                       self._litert.get_output_details()[0])
+            self.input_details, self.output_details = (
+                self._litert.get_input_details()[0],
+                self._litert.get_output_details()[0],
+            )
 
     def invoke(self, sample):
         """Run one raw input (1, ...) of the input tensor's dtype; returns the raw output (1, ...)."""
@@ -170,8 +179,10 @@ class TFLiteRunner:
         dtype = self.input_details["dtype"]
         if dtype == np.float32:
             return np.asarray(x, np.float32)
-        scale, zero_point = self.input_details["quantization_parameters"]["scales"][0], \
-            self.input_details["quantization_parameters"]["zero_points"][0]
+        scale, zero_point = (
+            self.input_details["quantization_parameters"]["scales"][0],
+            self.input_details["quantization_parameters"]["zero_points"][0],
+        )
         info = np.iinfo(dtype)
         return np.clip(np.round(np.asarray(x) / scale) + zero_point, info.min, info.max).astype(dtype)
 
@@ -179,14 +190,16 @@ class TFLiteRunner:
         """Raw outputs → float32: ``x̂ = s · (q − z)`` for int8 outputs."""
         if self.output_details["dtype"] == np.float32:
             return q
-        scale, zero_point = self.output_details["quantization_parameters"]["scales"][0], \
-            self.output_details["quantization_parameters"]["zero_points"][0]
+        scale, zero_point = (
+            self.output_details["quantization_parameters"]["scales"][0],
+            self.output_details["quantization_parameters"]["zero_points"][0],
+        )
         return (scale * (q.astype(np.float32) - zero_point)).astype(np.float32)
 
     def predict(self, x, raw=False):
         """Outputs for a batch ``x`` (N, H, W, C) float32: float32 (N, outputs), or the raw int8 ones."""
         q = self.quantize_input(x)
-        outputs = np.concatenate([self.invoke(q[i:i + 1]) for i in range(len(q))])
+        outputs = np.concatenate([self.invoke(q[i : i + 1]) for i in range(len(q))])
         return outputs if raw else self.dequantize_output(outputs)
 
 

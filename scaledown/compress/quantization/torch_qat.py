@@ -16,6 +16,7 @@ weight fake-quantizer and puts an activation fake-quantizer on the input and
 after each activation; ``export_qdq_onnx`` writes the result as an ONNX model
 with QuantizeLinear/DequantizeLinear nodes and int8 weights.
 """
+
 import copy
 from collections import OrderedDict
 
@@ -92,8 +93,9 @@ class FakeQuantize(nn.Module):
         else:
             scale = (high - low) / (self.qmax - self.qmin)
         self.scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-        zero_point = 0 * low if self.symmetric else torch.clamp(torch.round(self.qmin - low / self.scale),
-                                                                  self.qmin, self.qmax)
+        zero_point = (
+            0 * low if self.symmetric else torch.clamp(torch.round(self.qmin - low / self.scale), self.qmin, self.qmax)
+        )
         self.zero_point = zero_point.to(torch.int32)
 
     def forward(self, x):
@@ -163,7 +165,8 @@ def _quantize_children(module, num_bits):
         else:
             _quantize_children(child, num_bits)
         output_stored = isinstance(child, _OUTPUT_QUANTIZED) or (
-            isinstance(child, (QuantConv2d, QuantLinear)) and not isinstance(following, _ACTIVATIONS))
+            isinstance(child, (QuantConv2d, QuantLinear)) and not isinstance(following, _ACTIVATIONS)
+        )
         if getattr(child, "use_residual", False):  # the course's InvertedResidual: quantize the sum
             output_stored = True
         rewritten.append((name, nn.Sequential(child, FakeQuantize(num_bits)) if output_stored else child))
@@ -217,9 +220,16 @@ def export_qdq_onnx(model, example_input, path, opset_version=17):
     model = model.eval()
     with torch.no_grad():
         model(example_input)  # refresh the weight scales from the final weights
-        torch.onnx.export(model, (example_input,), str(path), dynamo=False, opset_version=opset_version,
-                          input_names=["input"], output_names=["output"],
-                          dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+        torch.onnx.export(
+            model,
+            (example_input,),
+            str(path),
+            dynamo=False,
+            opset_version=opset_version,
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+        )
     onnx.save(_store_weights_as_int8(onnx.load(str(path))), str(path))
     return str(path)
 

@@ -15,7 +15,15 @@ Cascades — a tiny always-on model gating a larger one:
 Modules: ``scheduling``, ``arena``, ``placement``, ``cascades``. Staged rollouts of an update
 across a fleet are in :mod:`scaledown.operate.updates.rollout`.
 """
-from scaledown.deploy.architectures.scheduling import POLICIES, ScheduleResult, Tenant, plot_schedule, simulate_schedule  # noqa: F401
+
 from scaledown.deploy.architectures.arena import ArenaPlan, shared_arena_plan  # noqa: F401
+from scaledown.deploy.architectures.cascades import (  # noqa: F401
+    Cascade,
+    cascade_outcome,
+    cascade_sweep,
+    pick_threshold,
+    plot_cascade_sweep,
+    softmax,
+)
 from scaledown.deploy.architectures.placement import Placement, Workload, place_models  # noqa: F401
-from scaledown.deploy.architectures.cascades import Cascade, cascade_outcome, cascade_sweep, pick_threshold, plot_cascade_sweep, softmax  # noqa: F401
+from scaledown.deploy.architectures.scheduling import POLICIES, ScheduleResult, Tenant, plot_schedule, simulate_schedule  # noqa: F401

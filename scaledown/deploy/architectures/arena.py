@@ -1,4 +1,5 @@
 """Models that never run at the same time can share their arenas' activation memory."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ class ArenaPlan:
     @property
     def saved_bytes(self) -> int:
         return self.separate_bytes - self.shared_bytes
+
 
 def shared_arena_plan(tenants, concurrent=()) -> ArenaPlan:
     """Plan the tensor arenas of several models on one device.
@@ -49,5 +51,6 @@ def shared_arena_plan(tenants, concurrent=()) -> ArenaPlan:
             offset += activation[name]
         region = max(region, offset)
     persistent = sum(t.persistent_bytes for t in tenants.values())
-    return ArenaPlan(separate_bytes=sum(t.arena_bytes for t in tenants.values()), shared_bytes=persistent + region,
-                     layout=layout)
+    return ArenaPlan(
+        separate_bytes=sum(t.arena_bytes for t in tenants.values()), shared_bytes=persistent + region, layout=layout
+    )

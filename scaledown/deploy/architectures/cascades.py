@@ -1,4 +1,5 @@
 """Cascades: a tiny always-on model gating a larger one, at a confidence threshold."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,8 +11,10 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     z = np.exp(z - z.max(axis=1, keepdims=True))
     return z / z.sum(axis=1, keepdims=True)
 
-def cascade_outcome(small_logits, large_logits, labels, threshold, small_macs, large_macs,
-                    energy_per_mac_j=None) -> dict:
+
+def cascade_outcome(
+    small_logits, large_logits, labels, threshold, small_macs, large_macs, energy_per_mac_j=None
+) -> dict:
     """One cascade, simulated from both models' outputs on the same inputs.
 
     The small model always runs; where its top softmax probability is below
@@ -37,27 +40,38 @@ def cascade_outcome(small_logits, large_logits, labels, threshold, small_macs, l
     escalate = confidence < threshold
     predictions = np.where(escalate, large_logits.argmax(axis=1), small_logits.argmax(axis=1))
     average_macs = small_macs + escalate.mean() * large_macs
-    result = {"threshold": float(threshold), "accuracy": float((predictions == labels).mean()),
-              "escalated": float(escalate.mean()), "average_macs": float(average_macs),
-              "relative_compute": float(average_macs / large_macs),
-              "small_accuracy": float((small_logits.argmax(axis=1) == labels).mean()),
-              "large_accuracy": float((large_logits.argmax(axis=1) == labels).mean())}
+    result = {
+        "threshold": float(threshold),
+        "accuracy": float((predictions == labels).mean()),
+        "escalated": float(escalate.mean()),
+        "average_macs": float(average_macs),
+        "relative_compute": float(average_macs / large_macs),
+        "small_accuracy": float((small_logits.argmax(axis=1) == labels).mean()),
+        "large_accuracy": float((large_logits.argmax(axis=1) == labels).mean()),
+    }
     if energy_per_mac_j is not None:
         result["average_energy_j"] = float(average_macs * energy_per_mac_j)
         result["large_energy_j"] = float(large_macs * energy_per_mac_j)
     return result
 
+
 def cascade_sweep(small_logits, large_logits, labels, small_macs, large_macs, thresholds=None, **options) -> list:
     """:func:`cascade_outcome` for each threshold (default 0.5 … 0.999); a list of dicts."""
-    thresholds = np.round(np.concatenate([np.linspace(0.5, 0.95, 10), [0.97, 0.98, 0.99, 0.995, 0.999]]), 4) \
-        if thresholds is None else thresholds
-    return [cascade_outcome(small_logits, large_logits, labels, t, small_macs, large_macs, **options)
-            for t in thresholds]
+    thresholds = (
+        np.round(np.concatenate([np.linspace(0.5, 0.95, 10), [0.97, 0.98, 0.99, 0.995, 0.999]]), 4)
+        if thresholds is None
+        else thresholds
+    )
+    return [
+        cascade_outcome(small_logits, large_logits, labels, t, small_macs, large_macs, **options) for t in thresholds
+    ]
+
 
 def pick_threshold(sweep, max_accuracy_drop=0.01) -> dict:
     """The cheapest sweep point whose accuracy is within ``max_accuracy_drop`` of the large model's (or None)."""
     ok = [r for r in sweep if r["accuracy"] >= r["large_accuracy"] - max_accuracy_drop - 1e-12]
     return min(ok, key=lambda r: r["average_macs"]) if ok else None
+
 
 def plot_cascade_sweep(sweep, ax=None):
     """Accuracy and relative compute against the threshold, the large model as a reference line."""
@@ -70,13 +84,13 @@ def plot_cascade_sweep(sweep, ax=None):
     ax.axhline(100 * sweep[0]["large_accuracy"], color="C0", ls=":", label="large model always")
     ax.set(xlabel="confidence threshold", ylabel="accuracy (%)")
     twin = ax.twinx()
-    twin.plot(thresholds, [100 * r["relative_compute"] for r in sweep], "s--", color="C1",
-              label="compute (% of large)")
+    twin.plot(thresholds, [100 * r["relative_compute"] for r in sweep], "s--", color="C1", label="compute (% of large)")
     twin.set_ylabel("average compute (% of large model)")
     lines = ax.get_legend_handles_labels()
     more = twin.get_legend_handles_labels()
     ax.legend(lines[0] + more[0], lines[1] + more[1], loc="center left", fontsize=8)
     return ax
+
 
 class Cascade:
     """Run a two-stage cascade: ``small`` on every input, ``large`` only where ``small`` is unsure.

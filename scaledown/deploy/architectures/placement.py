@@ -1,4 +1,5 @@
 """Which model on which device of a mixed fleet, under memory and latency limits."""
+
 from __future__ import annotations
 
 import itertools
@@ -17,6 +18,7 @@ class Workload:
     macs: int
     max_latency_s: float
 
+
 @dataclass
 class Placement:
     """Where each workload runs, and why."""
@@ -27,16 +29,20 @@ class Placement:
     method: str
     explanation: list = field(default_factory=list)
 
+
 def _latency(workload: Workload, target) -> float:
     return workload.macs / target.int8_macs_per_s
+
 
 def _fits(workloads, target) -> bool:
     flash = sum(w.flash_bytes for w in workloads) + target.reserved_flash_bytes
     ram = sum(w.ram_bytes for w in workloads) + target.reserved_ram_bytes
     # one core, run one after the other: the sum of latencies must meet the tightest limit
     latency = sum(_latency(w, target) for w in workloads)
-    return flash <= target.flash_bytes and ram <= target.ram_bytes and \
-        all(latency <= w.max_latency_s for w in workloads)
+    return (
+        flash <= target.flash_bytes and ram <= target.ram_bytes and all(latency <= w.max_latency_s for w in workloads)
+    )
+
 
 def place_models(workloads, devices, method="exact") -> Placement:
     """Assign each workload to one device of a fleet, using as few devices as possible.
@@ -71,8 +77,10 @@ def place_models(workloads, devices, method="exact") -> Placement:
         best, best_key = None, None
         names = list(targets)
         if len(names) ** len(workloads) > 2_000_000:
-            raise ValueError(f"{len(names)} devices and {len(workloads)} workloads make "
-                             f"{len(names) ** len(workloads):,} assignments; use method='greedy'.")
+            raise ValueError(
+                f"{len(names)} devices and {len(workloads)} workloads make "
+                f"{len(names) ** len(workloads):,} assignments; use method='greedy'."
+            )
         for choice in itertools.product(names, repeat=len(workloads)):
             groups = {}
             for w, device in zip(workloads, choice):
@@ -88,12 +96,24 @@ def place_models(workloads, devices, method="exact") -> Placement:
         device = assignment.get(w.name)
         if device is None:
             fits_alone = [d for d, t in targets.items() if _fits([w], t)]
-            explanation.append(f"{w.name}: not placed — " + (
-                "no device fits it even alone (memory or latency)" if not fits_alone else
-                f"the devices it fits alone ({', '.join(fits_alone)}) are full"))
+            explanation.append(
+                f"{w.name}: not placed — "
+                + (
+                    "no device fits it even alone (memory or latency)"
+                    if not fits_alone
+                    else f"the devices it fits alone ({', '.join(fits_alone)}) are full"
+                )
+            )
         else:
             t = targets[device]
-            explanation.append(f"{w.name} -> {device} ({t.id}): {_latency(w, t) * 1000:.1f} ms of "
-                               f"{w.max_latency_s * 1000:.0f} ms allowed")
-    return Placement(assignment=assignment, devices_used=len(set(assignment.values())), feasible=feasible,
-                     method=method, explanation=explanation)
+            explanation.append(
+                f"{w.name} -> {device} ({t.id}): {_latency(w, t) * 1000:.1f} ms of "
+                f"{w.max_latency_s * 1000:.0f} ms allowed"
+            )
+    return Placement(
+        assignment=assignment,
+        devices_used=len(set(assignment.values())),
+        feasible=feasible,
+        method=method,
+        explanation=explanation,
+    )

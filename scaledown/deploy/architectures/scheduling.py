@@ -1,4 +1,5 @@
 """Several models on one core: periods, deadlines, round-robin against priority scheduling."""
+
 from __future__ import annotations
 
 import heapq
@@ -43,6 +44,7 @@ class Tenant:
         """Share of the core this model needs: latency / period."""
         return self.latency_s / self.period_s
 
+
 @dataclass
 class ScheduleResult:
     """Outcome of :func:`simulate_schedule`.
@@ -61,11 +63,15 @@ class ScheduleResult:
     def table(self) -> str:
         rows = [f"{'model':<12}{'runs':>6}{'late':>6}{'dropped':>9}{'mean resp.':>12}{'max resp.':>11}"]
         for name, s in self.per_tenant.items():
-            rows.append(f"{name:<12}{s['runs']:>6}{s['late']:>6}{s['dropped']:>9}"
-                        f"{1000 * s['mean_response_s']:>10.1f}ms{1000 * s['max_response_s']:>9.1f}ms")
+            rows.append(
+                f"{name:<12}{s['runs']:>6}{s['late']:>6}{s['dropped']:>9}"
+                f"{1000 * s['mean_response_s']:>10.1f}ms{1000 * s['max_response_s']:>9.1f}ms"
+            )
         return "\n".join(rows)
 
+
 POLICIES = ("round_robin", "priority")
+
 
 def simulate_schedule(tenants, policy="round_robin", duration_s=10.0) -> ScheduleResult:
     """Simulate models sharing one core, non-preemptively, for ``duration_s`` seconds.
@@ -124,10 +130,19 @@ def simulate_schedule(tenants, policy="round_robin", duration_s=10.0) -> Schedul
     per_tenant = {}
     for name, s in stats.items():
         responses = s.pop("responses")
-        per_tenant[name] = {**s, "mean_response_s": float(np.mean(responses)) if responses else float("nan"),
-                            "max_response_s": float(np.max(responses)) if responses else float("nan")}
-    return ScheduleResult(policy=policy, duration_s=duration_s, timeline=timeline, per_tenant=per_tenant,
-                          utilisation=sum(t.utilisation for t in tenants))
+        per_tenant[name] = {
+            **s,
+            "mean_response_s": float(np.mean(responses)) if responses else float("nan"),
+            "max_response_s": float(np.max(responses)) if responses else float("nan"),
+        }
+    return ScheduleResult(
+        policy=policy,
+        duration_s=duration_s,
+        timeline=timeline,
+        per_tenant=per_tenant,
+        utilisation=sum(t.utilisation for t in tenants),
+    )
+
 
 def plot_schedule(result: ScheduleResult, window_s=None, ax=None):
     """A Gantt chart of the first ``window_s`` seconds of a schedule; returns the axes."""
@@ -140,6 +155,11 @@ def plot_schedule(result: ScheduleResult, window_s=None, ax=None):
     for name, start, end in result.timeline:
         if start < window_s:
             ax.broken_barh([(start, end - start)], (names.index(name) - 0.4, 0.8), color=f"C{names.index(name)}")
-    ax.set(yticks=range(len(names)), yticklabels=names, xlim=(0, window_s), xlabel="time (s)",
-           title=f"{result.policy}: utilisation {result.utilisation:.0%}")
+    ax.set(
+        yticks=range(len(names)),
+        yticklabels=names,
+        xlim=(0, window_s),
+        xlabel="time (s)",
+        title=f"{result.policy}: utilisation {result.utilisation:.0%}",
+    )
     return ax

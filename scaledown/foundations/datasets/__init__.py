@@ -18,6 +18,7 @@ constants ``DIGITS_CLASSES``, ``MOTIONS_CLASSES`` and ``CIFAR10_CLASSES``.
 Dataset cards (source, licence, shapes, which chapters use them) are in the
 repository's ``datasets/`` folder.
 """
+
 from scaledown.foundations.datasets._common import Split
 from scaledown.foundations.datasets.cifar10 import CIFAR10_CLASSES, load_cifar10
 from scaledown.foundations.datasets.digits import DIGITS_CLASSES, load_digits

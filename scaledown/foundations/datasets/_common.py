@@ -1,4 +1,5 @@
 """What every loader shares: the ``Split`` result, where shipped data live, stratified capping."""
+
 import os
 from pathlib import Path
 from typing import NamedTuple
@@ -28,7 +29,9 @@ def datasets_dir() -> Path:
     override = os.environ.get(DATASETS_ENV_VAR)
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[3] / "datasets"   # scaledown/foundations/datasets/_common.py -> the repository
+    return (
+        Path(__file__).resolve().parents[3] / "datasets"
+    )  # scaledown/foundations/datasets/_common.py -> the repository
 
 
 def shipped_file(relative_path, sha256, what) -> Path:

@@ -2,6 +2,7 @@
 
 Optional, for the full-size exercises; see ``datasets/cifar10.md``.
 """
+
 import pickle
 
 import numpy as np
@@ -50,9 +51,14 @@ class _ArraysOnly(pickle.Unpickler):
     also checked against the SHA-256 they had in the verified archive: ``download``.)
     """
 
-    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-               ("numpy._core.multiarray", "scalar")}
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+    }
 
     def find_class(self, module, name):
         if (module, name) in self.ALLOWED:
@@ -66,7 +72,9 @@ def _read_batch(path):
         with open(path, "rb") as file:
             batch = _ArraysOnly(file, encoding="bytes").load()
     except (pickle.UnpicklingError, EOFError, ValueError) as exc:
-        raise DatasetUnavailableError(f"{path} is not a CIFAR-10 batch ({exc}); delete {path.parent} to "
-                                      "extract it again from the verified archive.") from None
+        raise DatasetUnavailableError(
+            f"{path} is not a CIFAR-10 batch ({exc}); delete {path.parent} to "
+            "extract it again from the verified archive."
+        ) from None
     images = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     return np.ascontiguousarray(images), np.asarray(batch[b"labels"], dtype=np.int64)

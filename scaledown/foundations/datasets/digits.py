@@ -4,6 +4,7 @@ The images come from the UCI "Optical Recognition of Handwritten Digits" set
 (Alpaydin & Kaynak), shipped inside scikit-learn, so loading never touches the
 network. See ``datasets/digits.md`` for the dataset card.
 """
+
 import numpy as np
 import sklearn.datasets
 from scipy.ndimage import zoom

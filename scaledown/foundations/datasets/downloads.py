@@ -7,6 +7,7 @@ Nothing here runs on import: a file is fetched only when you call
 to a temporary file that is renamed into place only once its checksum matches,
 so an interrupted download never looks finished.
 """
+
 import hashlib
 import json
 import os
@@ -158,8 +159,11 @@ def _extract(archive, inside_archive, target):
             # The "data" filter (Python >= 3.10.12 / 3.11.4) refuses absolute paths and links out of scratch.
             tar.extractall(scratch, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
         extracted = scratch / inside_archive
-        digests = {p.relative_to(extracted).as_posix(): _digest(p, "sha256")
-                   for p in sorted(extracted.rglob("*")) if p.is_file()}
+        digests = {
+            p.relative_to(extracted).as_posix(): _digest(p, "sha256")
+            for p in sorted(extracted.rglob("*"))
+            if p.is_file()
+        }
         (extracted / MANIFEST).write_text(json.dumps(digests, indent=0))
         os.replace(extracted, target)
     finally:

@@ -14,6 +14,7 @@ the network. See ``datasets/imu_streams/README.md`` for the card.
 Unlike the windows of a classification dataset, consecutive readings here are
 strongly autocorrelated — which is what a drift monitor on a device sees.
 """
+
 from typing import NamedTuple
 
 import numpy as np

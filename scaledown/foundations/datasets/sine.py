@@ -1,4 +1,5 @@
 """The TinyML "hello world": learn ``y = sin(x)`` from noisy samples."""
+
 import numpy as np
 from sklearn.model_selection import train_test_split
 

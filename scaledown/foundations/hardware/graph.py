@@ -6,12 +6,24 @@ whose op types use TFLite builtin names (``CONV_2D``, ``DEPTHWISE_CONV_2D``,
 which ops does it need, how many weights, how much activation memory.
 Layers no TFLite builtin matches keep their own class name (e.g. ``Lambda``).
 """
+
 from dataclasses import dataclass, field
 from math import prod
 
-DTYPE_BYTES = {"float64": 8, "int64": 8, "float32": 4, "int32": 4, "uint32": 4,
-               "float16": 2, "bfloat16": 2, "int16": 2, "uint16": 2,
-               "int8": 1, "uint8": 1, "bool": 1}
+DTYPE_BYTES = {
+    "float64": 8,
+    "int64": 8,
+    "float32": 4,
+    "int32": 4,
+    "uint32": 4,
+    "float16": 2,
+    "bfloat16": 2,
+    "int16": 2,
+    "uint16": 2,
+    "int8": 1,
+    "uint8": 1,
+    "bool": 1,
+}
 
 # Ops that carry a weight matrix and a bias; the converter folds BatchNorm and
 # fuses a following RELU/RELU6 into them.
@@ -161,16 +173,16 @@ def fold_for_inference(graph: Graph) -> Graph:
         before = producer.get(op.inputs[0]) if op.inputs else None
         alone = before is not None and readers.get(op.inputs[0]) == 1 and op.inputs[0] not in graph.outputs
         if op.type == "BATCH_NORM" and alone and before.type in WEIGHTED_OPS and before.activation is None:
-            shape = graph.tensors[op.outputs[0]].shape   # one bias per output channel
+            shape = graph.tensors[op.outputs[0]].shape  # one bias per output channel
             channels_first = graph.format in ("onnx", "pytorch") and len(shape) > 2  # NCHW, not NHWC
             before.outputs, before.biases = op.outputs, shape[1 if channels_first else -1]
             producer[op.outputs[0]] = before
             ops.append(Op(op.name, FOLDED, [], [], params=op.params))
         elif op.type == "BATCH_NORM":
-            ops += chain(op.name, ["MUL", "ADD"], op.inputs, op.outputs, graph.tensors,
-                         params=op.params, weights=op.weights)
-        elif op.type in ("RELU", "RELU6") and alone and before.type in _FUSES_ACTIVATION \
-                and before.activation is None:
+            ops += chain(
+                op.name, ["MUL", "ADD"], op.inputs, op.outputs, graph.tensors, params=op.params, weights=op.weights
+            )
+        elif op.type in ("RELU", "RELU6") and alone and before.type in _FUSES_ACTIVATION and before.activation is None:
             before.outputs, before.activation = op.outputs, op.type
             producer[op.outputs[0]] = before
         else:

@@ -4,37 +4,76 @@ Walks the functional graph node by node (nested models included), maps each
 layer to the TFLite ops the converter would emit, and takes shapes from the
 layers' symbolic inputs and outputs.
 """
+
 from math import prod
 
 from scaledown.foundations.hardware.graph import Graph, Op, Tensor, chain, fold_for_inference
 
 # Keras activation name -> TFLite ops ([] = nothing to run).
 _ACTIVATIONS = {
-    "linear": [], "relu": ["RELU"], "relu6": ["RELU6"], "sigmoid": ["LOGISTIC"],
-    "tanh": ["TANH"], "softmax": ["SOFTMAX"], "log_softmax": ["LOG_SOFTMAX"],
-    "elu": ["ELU"], "leaky_relu": ["LEAKY_RELU"], "hard_swish": ["HARD_SWISH"],
-    "hard_silu": ["HARD_SWISH"], "silu": ["LOGISTIC", "MUL"], "swish": ["LOGISTIC", "MUL"],
-    "gelu": ["GELU"], "exponential": ["EXP"],
+    "linear": [],
+    "relu": ["RELU"],
+    "relu6": ["RELU6"],
+    "sigmoid": ["LOGISTIC"],
+    "tanh": ["TANH"],
+    "softmax": ["SOFTMAX"],
+    "log_softmax": ["LOG_SOFTMAX"],
+    "elu": ["ELU"],
+    "leaky_relu": ["LEAKY_RELU"],
+    "hard_swish": ["HARD_SWISH"],
+    "hard_silu": ["HARD_SWISH"],
+    "silu": ["LOGISTIC", "MUL"],
+    "swish": ["LOGISTIC", "MUL"],
+    "gelu": ["GELU"],
+    "exponential": ["EXP"],
 }
 # Layer class -> TFLite ops, for layers without weights to count.
 _SIMPLE = {
-    "Add": ["ADD"], "Subtract": ["SUB"], "Multiply": ["MUL"], "Maximum": ["MAXIMUM"],
-    "Minimum": ["MINIMUM"], "Average": ["ADD", "MUL"], "Concatenate": ["CONCATENATION"],
-    "ZeroPadding1D": ["PAD"], "ZeroPadding2D": ["PAD"],
-    "MaxPooling1D": ["MAX_POOL_2D"], "MaxPooling2D": ["MAX_POOL_2D"],
-    "AveragePooling1D": ["AVERAGE_POOL_2D"], "AveragePooling2D": ["AVERAGE_POOL_2D"],
-    "GlobalAveragePooling1D": ["MEAN"], "GlobalAveragePooling2D": ["MEAN"],
-    "GlobalMaxPooling1D": ["REDUCE_MAX"], "GlobalMaxPooling2D": ["REDUCE_MAX"],
-    "Reshape": ["RESHAPE"], "Flatten": ["RESHAPE"], "Permute": ["TRANSPOSE"],
-    "Cropping1D": ["STRIDED_SLICE"], "Cropping2D": ["STRIDED_SLICE"],
-    "Softmax": ["SOFTMAX"], "ELU": ["ELU"], "LeakyReLU": ["LEAKY_RELU"],
-    "Rescaling": ["MUL", "ADD"], "Normalization": ["SUB", "MUL"],
-    "Resizing": ["RESIZE_BILINEAR"], "Embedding": ["GATHER"], "PReLU": ["PRELU"],
-    "BatchNormalization": ["BATCH_NORM"], "LSTM": ["UNIDIRECTIONAL_SEQUENCE_LSTM"],
+    "Add": ["ADD"],
+    "Subtract": ["SUB"],
+    "Multiply": ["MUL"],
+    "Maximum": ["MAXIMUM"],
+    "Minimum": ["MINIMUM"],
+    "Average": ["ADD", "MUL"],
+    "Concatenate": ["CONCATENATION"],
+    "ZeroPadding1D": ["PAD"],
+    "ZeroPadding2D": ["PAD"],
+    "MaxPooling1D": ["MAX_POOL_2D"],
+    "MaxPooling2D": ["MAX_POOL_2D"],
+    "AveragePooling1D": ["AVERAGE_POOL_2D"],
+    "AveragePooling2D": ["AVERAGE_POOL_2D"],
+    "GlobalAveragePooling1D": ["MEAN"],
+    "GlobalAveragePooling2D": ["MEAN"],
+    "GlobalMaxPooling1D": ["REDUCE_MAX"],
+    "GlobalMaxPooling2D": ["REDUCE_MAX"],
+    "Reshape": ["RESHAPE"],
+    "Flatten": ["RESHAPE"],
+    "Permute": ["TRANSPOSE"],
+    "Cropping1D": ["STRIDED_SLICE"],
+    "Cropping2D": ["STRIDED_SLICE"],
+    "Softmax": ["SOFTMAX"],
+    "ELU": ["ELU"],
+    "LeakyReLU": ["LEAKY_RELU"],
+    "Rescaling": ["MUL", "ADD"],
+    "Normalization": ["SUB", "MUL"],
+    "Resizing": ["RESIZE_BILINEAR"],
+    "Embedding": ["GATHER"],
+    "PReLU": ["PRELU"],
+    "BatchNormalization": ["BATCH_NORM"],
+    "LSTM": ["UNIDIRECTIONAL_SEQUENCE_LSTM"],
 }
 # Layers that do nothing at inference time.
-_IDENTITY = {"InputLayer", "Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise",
-             "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Identity"}
+_IDENTITY = {
+    "InputLayer",
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+    "ActivityRegularization",
+    "Identity",
+}
 
 
 def read_keras(model, input_shape=None) -> Graph:
@@ -52,12 +91,16 @@ def read_keras(model, input_shape=None) -> Graph:
 
     if isinstance(model, keras.Sequential) and not model.inputs:
         if input_shape is None:
-            raise ValueError("The Sequential model has no input shape: start it with "
-                             "keras.Input(shape=...) or pass input_shape=(1, ...).")
+            raise ValueError(
+                "The Sequential model has no input shape: start it with "
+                "keras.Input(shape=...) or pass input_shape=(1, ...)."
+            )
         model.build((None, *input_shape[1:]))
     if not hasattr(_functional(model), "_nodes_by_depth"):
-        raise ValueError(f"Cannot read the subclassed Keras model {model.name!r}: build it with "
-                         "the functional or Sequential API, or profile its .tflite file.")
+        raise ValueError(
+            f"Cannot read the subclassed Keras model {model.name!r}: build it with "
+            "the functional or Sequential API, or profile its .tflite file."
+        )
     graph = Graph([], {}, [], [], "keras")
     names = [_add_tensor(graph, t, f"input_{i}") for i, t in enumerate(model.inputs)]
     graph.inputs = names
@@ -90,8 +133,10 @@ def _walk(keras, functional, input_names, graph) -> list:
             if types is None:
                 names.update({id(t): inputs[0] for t in node.output_tensors if inputs})
                 continue
-            outs = [_add_tensor(graph, t, layer.name if i == 0 else f"{layer.name}:{i}")
-                    for i, t in enumerate(node.output_tensors)]
+            outs = [
+                _add_tensor(graph, t, layer.name if i == 0 else f"{layer.name}:{i}")
+                for i, t in enumerate(node.output_tensors)
+            ]
             names.update({id(t): n for t, n in zip(node.output_tensors, outs)})
             graph.ops += _layer_ops(layer, kind, types, inputs, outs, graph.tensors)
     return [names[id(t)] for t in functional.outputs]
@@ -140,10 +185,26 @@ def _layer_ops(layer, kind, types, inputs, outputs, tensors) -> list:
         mid = f"{layer.name}/depthwise"
         tensors[mid] = Tensor(mid, dw_shape, tensors[outputs[0]].dtype)
         biases = layer.filters if layer.use_bias else 0
-        ops = [Op(mid, "DEPTHWISE_CONV_2D", inputs, [mid], macs=prod(dw_shape) * prod(dw.shape[:2]),
-                  params=params, weights=prod(dw.shape)),
-               Op(layer.name, "CONV_2D", [mid], outputs, macs=out_elements * pw.shape[2],
-                  weights=prod(pw.shape), biases=biases)]
+        ops = [
+            Op(
+                mid,
+                "DEPTHWISE_CONV_2D",
+                inputs,
+                [mid],
+                macs=prod(dw_shape) * prod(dw.shape[:2]),
+                params=params,
+                weights=prod(dw.shape),
+            ),
+            Op(
+                layer.name,
+                "CONV_2D",
+                [mid],
+                outputs,
+                macs=out_elements * pw.shape[2],
+                weights=prod(pw.shape),
+                biases=biases,
+            ),
+        ]
         return ops + _activation_ops(ops[-1], act_types, tensors)
     if types[0] in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"):
         kernel = layer.kernel
@@ -154,8 +215,9 @@ def _layer_ops(layer, kind, types, inputs, outputs, tensors) -> list:
         else:
             macs = prod(tensors[inputs[0]].shape) * prod(kernel.shape[:-1])
         biases = prod(layer.bias.shape) if getattr(layer, "bias", None) is not None else 0
-        op = Op(layer.name, types[0], inputs, outputs, macs=macs, params=params,
-                weights=n_params - biases, biases=biases)
+        op = Op(
+            layer.name, types[0], inputs, outputs, macs=macs, params=params, weights=n_params - biases, biases=biases
+        )
         return [op] + _activation_ops(op, act_types, tensors)
     return chain(layer.name, types, inputs, outputs, tensors, **fields)
 

@@ -4,29 +4,68 @@ Shapes come from ``onnx.shape_inference``; initializers (and ``Constant``
 nodes) are the weights. ONNX op types are mapped to TFLite names; an ONNX
 op with no TFLite match keeps its ONNX name (e.g. ``Erf``).
 """
+
 from math import prod
 
 from scaledown.foundations.hardware.graph import Graph, Op, Tensor, fold_for_inference
 
 _TYPES = {
-    "Relu": "RELU", "Sigmoid": "LOGISTIC", "Tanh": "TANH", "Softmax": "SOFTMAX",
-    "LogSoftmax": "LOG_SOFTMAX", "HardSwish": "HARD_SWISH", "LeakyRelu": "LEAKY_RELU",
-    "PRelu": "PRELU", "Elu": "ELU", "Gelu": "GELU", "Add": "ADD", "Sub": "SUB",
-    "Mul": "MUL", "Div": "DIV", "Max": "MAXIMUM", "Min": "MINIMUM", "Concat": "CONCATENATION",
-    "GlobalAveragePool": "MEAN", "ReduceMean": "MEAN", "GlobalMaxPool": "REDUCE_MAX",
-    "ReduceMax": "REDUCE_MAX", "MaxPool": "MAX_POOL_2D", "AveragePool": "AVERAGE_POOL_2D",
-    "Flatten": "RESHAPE", "Reshape": "RESHAPE", "Squeeze": "RESHAPE", "Unsqueeze": "RESHAPE",
-    "Transpose": "TRANSPOSE", "Pad": "PAD", "Slice": "STRIDED_SLICE", "Gather": "GATHER",
-    "Shape": "SHAPE", "Cast": "CAST", "Exp": "EXP", "Sqrt": "SQRT", "Pow": "POW",
-    "QuantizeLinear": "QUANTIZE", "DequantizeLinear": "DEQUANTIZE",
-    "BatchNormalization": "BATCH_NORM", "Split": "SPLIT", "LSTM": "UNIDIRECTIONAL_SEQUENCE_LSTM",
-    "ConvTranspose": "TRANSPOSE_CONV", "QLinearMatMul": "FULLY_CONNECTED",
+    "Relu": "RELU",
+    "Sigmoid": "LOGISTIC",
+    "Tanh": "TANH",
+    "Softmax": "SOFTMAX",
+    "LogSoftmax": "LOG_SOFTMAX",
+    "HardSwish": "HARD_SWISH",
+    "LeakyRelu": "LEAKY_RELU",
+    "PRelu": "PRELU",
+    "Elu": "ELU",
+    "Gelu": "GELU",
+    "Add": "ADD",
+    "Sub": "SUB",
+    "Mul": "MUL",
+    "Div": "DIV",
+    "Max": "MAXIMUM",
+    "Min": "MINIMUM",
+    "Concat": "CONCATENATION",
+    "GlobalAveragePool": "MEAN",
+    "ReduceMean": "MEAN",
+    "GlobalMaxPool": "REDUCE_MAX",
+    "ReduceMax": "REDUCE_MAX",
+    "MaxPool": "MAX_POOL_2D",
+    "AveragePool": "AVERAGE_POOL_2D",
+    "Flatten": "RESHAPE",
+    "Reshape": "RESHAPE",
+    "Squeeze": "RESHAPE",
+    "Unsqueeze": "RESHAPE",
+    "Transpose": "TRANSPOSE",
+    "Pad": "PAD",
+    "Slice": "STRIDED_SLICE",
+    "Gather": "GATHER",
+    "Shape": "SHAPE",
+    "Cast": "CAST",
+    "Exp": "EXP",
+    "Sqrt": "SQRT",
+    "Pow": "POW",
+    "QuantizeLinear": "QUANTIZE",
+    "DequantizeLinear": "DEQUANTIZE",
+    "BatchNormalization": "BATCH_NORM",
+    "Split": "SPLIT",
+    "LSTM": "UNIDIRECTIONAL_SEQUENCE_LSTM",
+    "ConvTranspose": "TRANSPOSE_CONV",
+    "QLinearMatMul": "FULLY_CONNECTED",
 }
 _IDENTITY = {"Identity", "Dropout"}
 # ONNX op -> (position of its weight input, position of its bias input).
-_WEIGHT_POSITIONS = {"Conv": (1, 2), "ConvInteger": (1, None), "ConvTranspose": (1, 2),
-                     "Gemm": (1, 2), "MatMul": (1, None), "MatMulInteger": (1, None),
-                     "QLinearConv": (3, 8), "QLinearMatMul": (3, None)}
+_WEIGHT_POSITIONS = {
+    "Conv": (1, 2),
+    "ConvInteger": (1, None),
+    "ConvTranspose": (1, 2),
+    "Gemm": (1, 2),
+    "MatMul": (1, None),
+    "MatMulInteger": (1, None),
+    "QLinearConv": (3, 8),
+    "QLinearMatMul": (3, None),
+}
 
 
 def read_onnx(model) -> Graph:
@@ -63,9 +102,12 @@ def read_onnx(model) -> Graph:
             constants[node.output[0]] = constants[ins[0]]
             continue
         kind = _op_type(node, constants)
-        op = Op(node.name or f"{node.op_type}_{index}", kind,
-                [n for n in ins if n and n not in constants and n in tensors],
-                [n for n in node.output if n in tensors])
+        op = Op(
+            node.name or f"{node.op_type}_{index}",
+            kind,
+            [n for n in ins if n and n not in constants and n in tensors],
+            [n for n in node.output if n in tensors],
+        )
         weight_at, bias_at = _WEIGHT_POSITIONS.get(node.op_type, (None, None))
         for position, n in enumerate(ins):
             array = constants.get(n)
@@ -92,15 +134,13 @@ def _op_type(node, constants) -> str:
     if node.op_type in ("Conv", "QLinearConv", "ConvInteger"):
         weight = constants.get(node.input[3 if node.op_type == "QLinearConv" else 1])
         group = next((a.i for a in node.attribute if a.name == "group"), 1)
-        return "DEPTHWISE_CONV_2D" if group > 1 and weight is not None and weight.shape[1] == 1 \
-            else "CONV_2D"
+        return "DEPTHWISE_CONV_2D" if group > 1 and weight is not None and weight.shape[1] == 1 else "CONV_2D"
     if node.op_type in ("Gemm", "MatMul", "MatMulInteger"):
         return "FULLY_CONNECTED" if node.input[1] in constants else "BATCH_MATMUL"
     if node.op_type == "Clip":
         low, high = (constants.get(n) if n else None for n in (list(node.input) + ["", ""])[1:3])
         bounds = (None if low is None else float(low), None if high is None else float(high))
-        return {(0.0, 6.0): "RELU6", (0.0, None): "RELU", (-1.0, 1.0): "RELU_N1_TO_1"}.get(
-            bounds, "Clip")
+        return {(0.0, 6.0): "RELU6", (0.0, None): "RELU", (-1.0, 1.0): "RELU_N1_TO_1"}.get(bounds, "Clip")
     if node.op_type == "Resize":
         mode = next((a.s.decode() for a in node.attribute if a.name == "mode"), "nearest")
         return "RESIZE_BILINEAR" if mode == "linear" else "RESIZE_NEAREST_NEIGHBOR"

@@ -3,6 +3,7 @@
 Framework libraries are imported only when a model of theirs arrives, so
 ``import scaledown.foundations.hardware`` stays fast.
 """
+
 import sys
 from pathlib import Path
 
@@ -17,9 +18,11 @@ def check_model_file(path, accepted: str = ACCEPTED) -> Path:
     """``path`` as a Path if it names a non-empty .tflite, .onnx or .keras file; else one sentence (ValueError)."""
     path = Path(path)
     if path.suffix.lower() in PYTORCH_SUFFIXES:
-        raise ValueError(f"{str(path)!r} is a PyTorch checkpoint, which holds weights but not the network: export "
-                         "the model to ONNX (torch.onnx.export) and pass the .onnx, or pass the torch.nn.Module "
-                         "in Python.")
+        raise ValueError(
+            f"{str(path)!r} is a PyTorch checkpoint, which holds weights but not the network: export "
+            "the model to ONNX (torch.onnx.export) and pass the .onnx, or pass the torch.nn.Module "
+            "in Python."
+        )
     if path.is_dir():
         raise ValueError(f"{str(path)!r} is a folder: give a model file, {accepted}.")
     if path.suffix.lower() not in MODEL_SUFFIXES:
@@ -37,8 +40,10 @@ def load_keras_file(path):
 
     path = check_model_file(path)
     if not zipfile.is_zipfile(path):
-        raise ValueError(f"Cannot read {str(path)!r} as a Keras model: a .keras file is a zip archive and this one "
-                         "is not (damaged or cut short).")
+        raise ValueError(
+            f"Cannot read {str(path)!r} as a Keras model: a .keras file is a zip archive and this one "
+            "is not (damaged or cut short)."
+        )
     import keras
 
     try:
@@ -71,16 +76,20 @@ def read_graph(model, input_shape=None) -> Graph:
         path = check_model_file(model)
         if path.suffix.lower() == ".keras":
             from scaledown.foundations.hardware.keras_reader import read_keras
+
             return read_keras(load_keras_file(path), input_shape)
         return _read_file_content(path.read_bytes(), str(path), path.suffix.lower())
     if "keras" in sys.modules and isinstance(model, sys.modules["keras"].Model):
         from scaledown.foundations.hardware.keras_reader import read_keras
+
         return read_keras(model, input_shape)
     if "torch" in sys.modules and isinstance(model, sys.modules["torch"].nn.Module):
         from scaledown.foundations.hardware.torch_reader import read_torch
+
         return read_torch(model, input_shape)
     if "onnx" in sys.modules and isinstance(model, sys.modules["onnx"].ModelProto):
         from scaledown.foundations.hardware.onnx_reader import read_onnx
+
         return read_onnx(model)
     raise ValueError(f"Cannot profile a {type(model).__name__}: expected {ACCEPTED}.")
 
@@ -89,11 +98,14 @@ def _read_file_content(content: bytes, where: str, suffix: str) -> Graph:
     try:
         if suffix == ".onnx":
             import onnx
+
             from scaledown.foundations.hardware.onnx_reader import read_onnx
+
             model = onnx.load_from_string(content)
             onnx.checker.check_model(model)
             return read_onnx(model)
         from scaledown.foundations.hardware.tflite_reader import read_tflite
+
         return read_tflite(content)
     except Exception as error:
         kind = "an ONNX" if suffix == ".onnx" else "a TensorFlow Lite"

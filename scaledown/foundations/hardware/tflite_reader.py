@@ -4,6 +4,7 @@ The file already holds what a converter produced: ops (with BatchNorm folded and
 activations fused), tensor shapes and dtypes. Constants, the tensors no op
 produces and that are no model input, are the weights.
 """
+
 from math import prod
 
 from scaledown.foundations.hardware.graph import WEIGHTED_OPS, Graph, Op, Tensor
@@ -25,15 +26,19 @@ def read_tflite(content: bytes) -> Graph:
         name = d["name"] or f"tensor_{index}"
         names[index] = name if name not in names.values() else f"{name}#{index}"
     shape = {i: tuple(max(int(s), 1) for s in d["shape"]) for i, d in details.items()}
-    tensors = {names[i]: Tensor(names[i], shape[i], d["dtype"].__name__)
-               for i, d in details.items() if not is_constant[i]}
+    tensors = {
+        names[i]: Tensor(names[i], shape[i], d["dtype"].__name__) for i, d in details.items() if not is_constant[i]
+    }
 
     ops, counted = [], set()
     for op in op_details:
         kind, ins, outs = op["op_name"], list(op["inputs"]), list(op["outputs"])
-        op_obj = Op(f"{kind} #{op['index']}", kind,
-                    [names[i] for i in ins if i >= 0 and not is_constant[i]],
-                    [names[i] for i in outs])
+        op_obj = Op(
+            f"{kind} #{op['index']}",
+            kind,
+            [names[i] for i in ins if i >= 0 and not is_constant[i]],
+            [names[i] for i in outs],
+        )
         for position, i in enumerate(ins):
             if i < 0 or not is_constant[i] or i in counted:
                 continue

@@ -5,32 +5,76 @@ every module call and tensor operation with its shape. Models fx cannot trace
 (data-dependent control flow) fall back to forward hooks, which see modules
 only: an ``x + y`` written in ``forward`` is then missed.
 """
+
 from math import prod
 
 from scaledown.foundations.hardware.graph import Graph, Op, Tensor, fold_for_inference
 
 _MODULES = {
-    "Linear": "FULLY_CONNECTED", "BatchNorm1d": "BATCH_NORM", "BatchNorm2d": "BATCH_NORM",
-    "ReLU": "RELU", "ReLU6": "RELU6", "Sigmoid": "LOGISTIC", "Tanh": "TANH",
-    "Softmax": "SOFTMAX", "LogSoftmax": "LOG_SOFTMAX", "Hardswish": "HARD_SWISH",
-    "LeakyReLU": "LEAKY_RELU", "PReLU": "PRELU", "ELU": "ELU", "GELU": "GELU",
-    "MaxPool1d": "MAX_POOL_2D", "MaxPool2d": "MAX_POOL_2D",
-    "AvgPool1d": "AVERAGE_POOL_2D", "AvgPool2d": "AVERAGE_POOL_2D",
-    "AdaptiveAvgPool1d": "MEAN", "AdaptiveAvgPool2d": "MEAN", "Flatten": "RESHAPE",
-    "ZeroPad2d": "PAD", "ConstantPad2d": "PAD", "ConvTranspose2d": "TRANSPOSE_CONV",
-    "Embedding": "GATHER", "LSTM": "UNIDIRECTIONAL_SEQUENCE_LSTM", "Upsample": "RESIZE_NEAREST_NEIGHBOR",
+    "Linear": "FULLY_CONNECTED",
+    "BatchNorm1d": "BATCH_NORM",
+    "BatchNorm2d": "BATCH_NORM",
+    "ReLU": "RELU",
+    "ReLU6": "RELU6",
+    "Sigmoid": "LOGISTIC",
+    "Tanh": "TANH",
+    "Softmax": "SOFTMAX",
+    "LogSoftmax": "LOG_SOFTMAX",
+    "Hardswish": "HARD_SWISH",
+    "LeakyReLU": "LEAKY_RELU",
+    "PReLU": "PRELU",
+    "ELU": "ELU",
+    "GELU": "GELU",
+    "MaxPool1d": "MAX_POOL_2D",
+    "MaxPool2d": "MAX_POOL_2D",
+    "AvgPool1d": "AVERAGE_POOL_2D",
+    "AvgPool2d": "AVERAGE_POOL_2D",
+    "AdaptiveAvgPool1d": "MEAN",
+    "AdaptiveAvgPool2d": "MEAN",
+    "Flatten": "RESHAPE",
+    "ZeroPad2d": "PAD",
+    "ConstantPad2d": "PAD",
+    "ConvTranspose2d": "TRANSPOSE_CONV",
+    "Embedding": "GATHER",
+    "LSTM": "UNIDIRECTIONAL_SEQUENCE_LSTM",
+    "Upsample": "RESIZE_NEAREST_NEIGHBOR",
 }
 # Functions and tensor methods, by name.
 _FUNCTIONS = {
-    "add": "ADD", "iadd": "ADD", "add_": "ADD", "sub": "SUB", "mul": "MUL", "mul_": "MUL",
-    "truediv": "DIV", "div": "DIV", "cat": "CONCATENATION", "concat": "CONCATENATION",
-    "flatten": "RESHAPE", "view": "RESHAPE", "reshape": "RESHAPE", "squeeze": "RESHAPE",
-    "unsqueeze": "RESHAPE", "relu": "RELU", "relu_": "RELU", "relu6": "RELU6",
-    "sigmoid": "LOGISTIC", "tanh": "TANH", "softmax": "SOFTMAX", "log_softmax": "LOG_SOFTMAX",
-    "gelu": "GELU", "hardswish": "HARD_SWISH", "leaky_relu": "LEAKY_RELU",
-    "mean": "MEAN", "adaptive_avg_pool2d": "MEAN", "max_pool2d": "MAX_POOL_2D",
-    "avg_pool2d": "AVERAGE_POOL_2D", "permute": "TRANSPOSE", "transpose": "TRANSPOSE",
-    "pad": "PAD", "matmul": "BATCH_MATMUL", "interpolate": "RESIZE_NEAREST_NEIGHBOR",
+    "add": "ADD",
+    "iadd": "ADD",
+    "add_": "ADD",
+    "sub": "SUB",
+    "mul": "MUL",
+    "mul_": "MUL",
+    "truediv": "DIV",
+    "div": "DIV",
+    "cat": "CONCATENATION",
+    "concat": "CONCATENATION",
+    "flatten": "RESHAPE",
+    "view": "RESHAPE",
+    "reshape": "RESHAPE",
+    "squeeze": "RESHAPE",
+    "unsqueeze": "RESHAPE",
+    "relu": "RELU",
+    "relu_": "RELU",
+    "relu6": "RELU6",
+    "sigmoid": "LOGISTIC",
+    "tanh": "TANH",
+    "softmax": "SOFTMAX",
+    "log_softmax": "LOG_SOFTMAX",
+    "gelu": "GELU",
+    "hardswish": "HARD_SWISH",
+    "leaky_relu": "LEAKY_RELU",
+    "mean": "MEAN",
+    "adaptive_avg_pool2d": "MEAN",
+    "max_pool2d": "MAX_POOL_2D",
+    "avg_pool2d": "AVERAGE_POOL_2D",
+    "permute": "TRANSPOSE",
+    "transpose": "TRANSPOSE",
+    "pad": "PAD",
+    "matmul": "BATCH_MATMUL",
+    "interpolate": "RESIZE_NEAREST_NEIGHBOR",
 }
 _IDENTITY = {"Dropout", "Dropout2d", "Identity", "dropout", "contiguous", "clone"}
 
@@ -48,8 +92,9 @@ def read_torch(model, input_shape) -> Graph:
     import torch
 
     if input_shape is None:
-        raise ValueError("A PyTorch model needs an example input: pass input_shape=(1, ...), "
-                         "e.g. input_shape=(1, 3, 96, 96).")
+        raise ValueError(
+            "A PyTorch model needs an example input: pass input_shape=(1, ...), e.g. input_shape=(1, 3, 96, 96)."
+        )
     model.eval()
     example = torch.zeros(tuple(input_shape))
     try:
@@ -78,8 +123,7 @@ def _module_op(module, name, inputs, outputs, tensors) -> Op:
     for p_name, p in module.named_parameters(recurse=False):
         dtype = str(p.dtype).replace("torch.", "")
         op.params[dtype] = op.params.get(dtype, 0) + p.numel()
-        if p_name == "bias" and op_type in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED",
-                                            "TRANSPOSE_CONV"):
+        if p_name == "bias" and op_type in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"):
             op.biases += p.numel()
         else:
             op.weights += p.numel()
@@ -114,8 +158,7 @@ def _read_with_fx(model, example) -> Graph:
             graph.tensors[node.name] = Tensor(node.name, tuple(meta.shape), str(meta.dtype)[6:])
             graph.inputs.append(node.name)
             continue
-        inputs = [alias.get(n.name, n.name) for n in node.all_input_nodes
-                  if alias.get(n.name, n.name) in graph.tensors]
+        inputs = [alias.get(n.name, n.name) for n in node.all_input_nodes if alias.get(n.name, n.name) in graph.tensors]
         target = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
         if node.op == "call_module":
             kind = type(modules[node.target]).__name__

@@ -11,6 +11,7 @@ shape. Both output logits (no softmax).
 
 TensorFlow and PyTorch are imported only when a model of that framework is built.
 """
+
 from scaledown.foundations.models.spec import (  # noqa: F401
     ArchitectureSpec,
     BlockSpec,
@@ -52,8 +53,9 @@ def mobilenet_v1(input_shape=(32, 32, 1), num_classes=10, width=1.0, depth=1.0, 
     return build(mobilenet_v1_spec(input_shape, num_classes, width, depth, kernel_size), framework)
 
 
-def mobilenet_v2(input_shape=(32, 32, 1), num_classes=10, width=1.0, depth=1.0, expansion=6, kernel_size=3,
-                 framework="keras"):
+def mobilenet_v2(
+    input_shape=(32, 32, 1), num_classes=10, width=1.0, depth=1.0, expansion=6, kernel_size=3, framework="keras"
+):
     """MobileNet v2 model; see ``mobilenet_v2_spec`` for the arguments and ``build`` for the result."""
     _check_framework(framework)
     return build(mobilenet_v2_spec(input_shape, num_classes, width, depth, expansion, kernel_size), framework)

@@ -10,6 +10,7 @@ once where TFLite Micro's rounds twice, so on a rounding tie the two runtimes di
 one step; their ``CONV_2D`` kernels agree bit for bit, so the file the board runs can be
 checked on the desktop exactly.
 """
+
 import keras
 from keras import layers
 

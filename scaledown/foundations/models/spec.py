@@ -22,6 +22,7 @@ The stage tables are sized for small inputs (32x32 digits up to 96x96 images):
 the stem has stride 2 and three stages of stride 2 follow, so the network
 downsamples by 16 (32x32 -> 2x2, 96x96 -> 6x6).
 """
+
 import dataclasses
 import math
 import numbers
@@ -196,13 +197,34 @@ class ArchitectureSpec:
 
         def add_row(name, kind, kernel, stride, expansion, cin, cout, parts, residual=False):
             params, bn_statistics, macs = (sum(values) for values in zip(*parts))
-            rows.append(dict(name=name, kind=kind, kernel=kernel, stride=stride, expansion=expansion,
-                             in_channels=cin, out_channels=cout, output_hw=(height, width), residual=residual,
-                             params=params, bn_statistics=bn_statistics, macs=macs))
+            rows.append(
+                dict(
+                    name=name,
+                    kind=kind,
+                    kernel=kernel,
+                    stride=stride,
+                    expansion=expansion,
+                    in_channels=cin,
+                    out_channels=cout,
+                    output_hw=(height, width),
+                    residual=residual,
+                    params=params,
+                    bn_statistics=bn_statistics,
+                    macs=macs,
+                )
+            )
 
         stem = self.stem
-        add_row("stem", "conv", stem.kernel_size, stem.stride, None, channels, stem.out_channels,
-                [conv(channels, stem.out_channels, stem.kernel_size, stem.stride)])
+        add_row(
+            "stem",
+            "conv",
+            stem.kernel_size,
+            stem.stride,
+            None,
+            channels,
+            stem.out_channels,
+            [conv(channels, stem.out_channels, stem.kernel_size, stem.stride)],
+        )
         channels = stem.out_channels
         for index, block in enumerate(self.blocks):
             hidden = block.hidden_channels(channels)
@@ -212,17 +234,28 @@ class ArchitectureSpec:
             parts.append(conv(hidden, hidden, block.kernel_size, block.stride, groups=hidden))
             parts.append(conv(hidden, block.out_channels, 1, 1))
             expansion = block.expansion if block.kind == "inverted_residual" else None
-            add_row(f"block{index}", block.kind, block.kernel_size, block.stride, expansion, channels,
-                    block.out_channels, parts, residual=block.uses_residual(channels))
+            add_row(
+                f"block{index}",
+                block.kind,
+                block.kernel_size,
+                block.stride,
+                expansion,
+                channels,
+                block.out_channels,
+                parts,
+                residual=block.uses_residual(channels),
+            )
             channels = block.out_channels
         if self.head_channels is not None:
-            add_row("head", "conv", 1, 1, None, channels, self.head_channels,
-                    [conv(channels, self.head_channels, 1, 1)])
+            add_row(
+                "head", "conv", 1, 1, None, channels, self.head_channels, [conv(channels, self.head_channels, 1, 1)]
+            )
             channels = self.head_channels
         height = width = 1  # global average pooling
         dense = channels * self.num_classes
-        add_row("classifier", "dense", None, None, None, channels, self.num_classes,
-                [(dense + self.num_classes, 0, dense)])
+        add_row(
+            "classifier", "dense", None, None, None, channels, self.num_classes, [(dense + self.num_classes, 0, dense)]
+        )
         return rows
 
     def count_parameters(self, include_bn_statistics=False):

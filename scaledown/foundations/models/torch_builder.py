@@ -15,6 +15,7 @@ Differences from Keras, none of which change shapes or parameter counts:
 
 The model outputs logits (no softmax): train it with ``nn.CrossEntropyLoss``.
 """
+
 from collections import OrderedDict
 
 from torch import nn
@@ -36,10 +37,12 @@ def _conv_bn(in_channels, out_channels, kernel_size, stride, activation=True, de
 
 
 def _separable(in_channels, block):
-    return nn.Sequential(OrderedDict(
-        depthwise=_conv_bn(in_channels, in_channels, block.kernel_size, block.stride, depthwise=True),
-        pointwise=_conv_bn(in_channels, block.out_channels, 1, 1),
-    ))
+    return nn.Sequential(
+        OrderedDict(
+            depthwise=_conv_bn(in_channels, in_channels, block.kernel_size, block.stride, depthwise=True),
+            pointwise=_conv_bn(in_channels, block.out_channels, 1, 1),
+        )
+    )
 
 
 class InvertedResidual(nn.Module):

@@ -16,13 +16,14 @@ alerts; the cloud tier), ``drift`` (PSI, KS, calibrated on the reference),
 Page-Hinkley), ``performance`` (CBPE: accuracy from confidences), ``sensors`` (stuck-at, out-of-range,
 noise), ``dashboard`` (ipywidgets + matplotlib).
 """
+
 from scaledown.operate.fleet import topics  # noqa: F401
 from scaledown.operate.fleet.broker import EmbeddedBroker, MosquittoBroker, connect, parse_url, start_broker  # noqa: F401
+from scaledown.operate.fleet.dashboard import device_status, fleet_dashboard, plot_fleet  # noqa: F401
 from scaledown.operate.fleet.device import Fleet, ReferenceProfile, SensorWorld, SimClock, SimulatedDevice  # noqa: F401
 from scaledown.operate.fleet.drift import DriftDetector, categorical_psi, ks_statistic, ks_test, psi  # noqa: F401
+from scaledown.operate.fleet.gateway import Cloud, Gateway, GatewayConfig, validate  # noqa: F401
 from scaledown.operate.fleet.multivariate import ReconstructionDriftDetector  # noqa: F401
 from scaledown.operate.fleet.performance import estimate_accuracy  # noqa: F401
-from scaledown.operate.fleet.streaming import change_detector, detect_changes  # noqa: F401
-from scaledown.operate.fleet.gateway import Cloud, Gateway, GatewayConfig, validate  # noqa: F401
 from scaledown.operate.fleet.sensors import FAILURES, check_readings  # noqa: F401
-from scaledown.operate.fleet.dashboard import device_status, fleet_dashboard, plot_fleet  # noqa: F401
+from scaledown.operate.fleet.streaming import change_detector, detect_changes  # noqa: F401

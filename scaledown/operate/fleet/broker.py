@@ -12,6 +12,7 @@ Any other broker works by URL — for example Mosquitto (``mosquitto -p 1883``) 
 ``url="mqtt://localhost:1883"``. :func:`connect` returns a connected paho-mqtt client
 for either.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -168,10 +169,13 @@ class MosquittoBroker:
         import shutil
 
         self.program = shutil.which("mosquitto") or next(
-            (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.path.exists(p)), None)
+            (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.path.exists(p)), None
+        )
         if self.program is None:
-            raise RuntimeError("Mosquitto is not installed: install it with 'apt-get install mosquitto' "
-                               "(or use EmbeddedBroker, which needs nothing).")
+            raise RuntimeError(
+                "Mosquitto is not installed: install it with 'apt-get install mosquitto' "
+                "(or use EmbeddedBroker, which needs nothing)."
+            )
         self.host, self.port, self.max_queued = host, port or free_port(host), int(max_queued)
         self._process = None
         self._folder = None
@@ -188,10 +192,13 @@ class MosquittoBroker:
         self._folder = tempfile.TemporaryDirectory(prefix="mosquitto-")
         config = os.path.join(self._folder.name, "mosquitto.conf")
         with open(config, "w") as file:
-            file.write(f"listener {self.port} {self.host}\nallow_anonymous true\npersistence false\n"
-                       f"max_queued_messages {self.max_queued}\nmax_inflight_messages 100\n")
-        self._process = subprocess.Popen([self.program, "-c", config], stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.PIPE)
+            file.write(
+                f"listener {self.port} {self.host}\nallow_anonymous true\npersistence false\n"
+                f"max_queued_messages {self.max_queued}\nmax_inflight_messages 100\n"
+            )
+        self._process = subprocess.Popen(
+            [self.program, "-c", config], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -229,9 +236,17 @@ def start_broker(host: str = "127.0.0.1", port: int | None = None) -> EmbeddedBr
     return EmbeddedBroker(host, port).start()
 
 
-def connect(url: str, client_id: str, *, will: tuple[str, bytes] | None = None, keepalive: int = 60,
-            timeout: float = DEFAULT_TIMEOUT_S, loop: bool = True, clean_session: bool = True,
-            manual_ack: bool = False):
+def connect(
+    url: str,
+    client_id: str,
+    *,
+    will: tuple[str, bytes] | None = None,
+    keepalive: int = 60,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    loop: bool = True,
+    clean_session: bool = True,
+    manual_ack: bool = False,
+):
     """A paho-mqtt client connected to the broker at ``url`` (MQTT 3.1.1).
 
     ``will=(topic, payload)`` registers a last will: the broker publishes it (retained,
@@ -246,8 +261,13 @@ def connect(url: str, client_id: str, *, will: tuple[str, bytes] | None = None, 
     import paho.mqtt.client as mqtt
 
     host, port = parse_url(url)
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311,
-                         clean_session=clean_session, manual_ack=manual_ack)
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=mqtt.MQTTv311,
+        clean_session=clean_session,
+        manual_ack=manual_ack,
+    )
     client.max_inflight_messages_set(100)
     client.max_queued_messages_set(0)
     if will is not None:

@@ -6,6 +6,7 @@
 
 Any MQTT 3.1.1 broker works in place of the embedded one, e.g. ``mosquitto -p 1883``.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,9 @@ import time
 
 def add_parser(sub) -> None:
     """Add the ``fleet`` command and its subcommands to an argparse ``sub``-parsers object."""
-    fleet = sub.add_parser("fleet", help="simulated fleet over MQTT").add_subparsers(dest="fleet_command",
-                                                                                       required=True)
+    fleet = sub.add_parser("fleet", help="simulated fleet over MQTT").add_subparsers(
+        dest="fleet_command", required=True
+    )
     b = fleet.add_parser("broker", help="run the embedded amqtt broker on loopback")
     b.add_argument("--host", default="127.0.0.1")
     b.add_argument("--port", type=int, default=1883)
@@ -34,9 +36,12 @@ def add_parser(sub) -> None:
     g.add_argument("--name", default="gw0")
     g.add_argument("--db", default="fleet.db")
     g.add_argument("--seconds", type=float, default=None, help="stop after this long (default: until Ctrl-C)")
-    g.add_argument("--durable", action="store_true",
-                   help="persistent session, acknowledge each message only once stored (needs a broker that keeps "
-                        "sessions, e.g. Mosquitto)")
+    g.add_argument(
+        "--durable",
+        action="store_true",
+        help="persistent session, acknowledge each message only once stored (needs a broker that keeps "
+        "sessions, e.g. Mosquitto)",
+    )
     g.set_defaults(run=gateway)
 
 

@@ -4,14 +4,21 @@
 it); :func:`fleet_dashboard` wraps it in ipywidgets — a device picker and a refresh
 button — for a live notebook.
 """
+
 from __future__ import annotations
 
 import json
 
 import numpy as np
 
-ALERT_COLOURS = {"sensor": "tab:red", "drift": "tab:orange", "accuracy": "tab:purple", "low_battery": "gold",
-                 "offline": "black", "missed_heartbeat": "dimgray"}
+ALERT_COLOURS = {
+    "sensor": "tab:red",
+    "drift": "tab:orange",
+    "accuracy": "tab:purple",
+    "low_battery": "gold",
+    "offline": "black",
+    "missed_heartbeat": "dimgray",
+}
 
 
 def device_status(gateway) -> dict:
@@ -44,9 +51,14 @@ def plot_fleet(gateway, device: str | None = None, channel: int = 0):
     axes[0].axis("off")
     axes[0].set_title(f"{gateway.name}: {len(names)} devices")
     kinds = sorted({s for s in status.values() if s != "ok"})
-    axes[0].legend(handles=[Patch(color="tab:green", label="ok")] +
-                   [Patch(color=ALERT_COLOURS[k], label=k) for k in kinds],
-                   loc="upper left", bbox_to_anchor=(0, -0.02), fontsize=7, ncol=2, frameon=False)
+    axes[0].legend(
+        handles=[Patch(color="tab:green", label="ok")] + [Patch(color=ALERT_COLOURS[k], label=k) for k in kinds],
+        loc="upper left",
+        bbox_to_anchor=(0, -0.02),
+        fontsize=7,
+        ncol=2,
+        frameon=False,
+    )
     batteries = [gateway.devices[n].battery for n in names]
     axes[1].hist(batteries, bins=np.linspace(0, 1, 21), color="tab:blue")
     axes[1].axvline(gateway.config.low_battery, color="gold", ls="--", label="low-battery alert")

@@ -15,6 +15,7 @@ devices next to it in its gateway's list) that still has a link; the neighbour
 publishes them on the original device's topic, marked ``"relayed_by"``. With no
 neighbour in reach the messages wait in the device's outbox.
 """
+
 from __future__ import annotations
 
 import collections
@@ -47,11 +48,11 @@ class SimClock:
 class ReferenceProfile:
     """What the gateway knows about healthy devices, measured on training-time data."""
 
-    inputs: np.ndarray          # (N, channels) sensor readings
-    predictions: np.ndarray     # (N,) the model's predictions on them
-    accuracy: float             # the model's accuracy on them
-    normal_jitter: float        # std of consecutive-reading differences, worst channel
-    valid_range: tuple          # what the sensor can physically report
+    inputs: np.ndarray  # (N, channels) sensor readings
+    predictions: np.ndarray  # (N,) the model's predictions on them
+    accuracy: float  # the model's accuracy on them
+    normal_jitter: float  # std of consecutive-reading differences, worst channel
+    valid_range: tuple  # what the sensor can physically report
     num_classes: int
 
 
@@ -62,8 +63,15 @@ class SensorWorld:
     model predicts the nearest class mean (a linear classifier) with a softmax confidence.
     """
 
-    def __init__(self, num_channels: int = 3, num_classes: int = 3, noise: float = 0.8, spread: float = 2.5,
-                 valid_range=(-15.0, 15.0), seed: int = 0):
+    def __init__(
+        self,
+        num_channels: int = 3,
+        num_classes: int = 3,
+        noise: float = 0.8,
+        spread: float = 2.5,
+        valid_range=(-15.0, 15.0),
+        seed: int = 0,
+    ):
         rng = np.random.default_rng(seed)
         self.num_channels, self.num_classes, self.noise = num_channels, num_classes, noise
         self.valid_range = tuple(valid_range)
@@ -77,7 +85,7 @@ class SensorWorld:
     def predict(self, x):
         """The deployed model: ``(predicted class (n,), confidence (n,))`` for readings ``x`` (n, channels)."""
         x = np.atleast_2d(np.asarray(x, dtype=np.float64))
-        logits = -0.5 * ((x[:, None, :] - self.means[None]) ** 2).sum(-1) / self.noise ** 2
+        logits = -0.5 * ((x[:, None, :] - self.means[None]) ** 2).sum(-1) / self.noise**2
         logits -= logits.max(1, keepdims=True)
         p = np.exp(logits)
         p /= p.sum(1, keepdims=True)
@@ -89,8 +97,9 @@ class SensorWorld:
         classes, x = self.sample(rng, n)
         predictions, _ = self.predict(x)
         jitter = float(np.std(np.diff(x, axis=0), axis=0).max())
-        return ReferenceProfile(x, predictions, float((predictions == classes).mean()), jitter,
-                                self.valid_range, self.num_classes)
+        return ReferenceProfile(
+            x, predictions, float((predictions == classes).mean()), jitter, self.valid_range, self.num_classes
+        )
 
 
 class SimulatedDevice:
@@ -110,8 +119,16 @@ class SimulatedDevice:
         Share of readings whose true label trickles back (a user confirms, a later sensor tells).
     """
 
-    def __init__(self, device_id: str, gateway: str, world: SensorWorld, seed: int = 0, battery: float = 1.0,
-                 drain_per_message: float = 2e-5, label_rate: float = 0.2):
+    def __init__(
+        self,
+        device_id: str,
+        gateway: str,
+        world: SensorWorld,
+        seed: int = 0,
+        battery: float = 1.0,
+        drain_per_message: float = 2e-5,
+        label_rate: float = 0.2,
+    ):
         self.device_id, self.gateway, self.world = device_id, gateway, world
         self.rng = np.random.default_rng(seed)
         self.battery, self.drain_per_message, self.label_rate = float(battery), drain_per_message, label_rate
@@ -148,9 +165,15 @@ class SimulatedDevice:
         prediction, confidence = self.world.predict(x)
         self.seq = (self.seq + 1) % topics.SEQ_MODULUS
         self.battery = max(0.0, self.battery - self.drain_per_message)
-        message = {"device": self.device_id, "seq": self.seq, "t": round(now, 3),
-                   "x": [round(float(v), 4) for v in x], "pred": int(prediction[0]),
-                   "conf": round(float(confidence[0]), 4), "battery": round(self.battery, 5)}
+        message = {
+            "device": self.device_id,
+            "seq": self.seq,
+            "t": round(now, 3),
+            "x": [round(float(v), 4) for v in x],
+            "pred": int(prediction[0]),
+            "conf": round(float(confidence[0]), 4),
+            "battery": round(self.battery, 5),
+        }
         if self.rng.random() < self.label_rate:
             message["label"] = label
         return message
@@ -162,8 +185,10 @@ class SimulatedDevice:
         return {"device": self.device_id, "seq": self.seq, "t": round(now, 3), "battery": round(self.battery, 5)}
 
     def __repr__(self) -> str:
-        return (f"SimulatedDevice({self.device_id!r}, gateway={self.gateway!r}, battery={self.battery:.2f}, "
-                f"failure={self.failure}, link={'up' if self.link_up else 'down'})")
+        return (
+            f"SimulatedDevice({self.device_id!r}, gateway={self.gateway!r}, battery={self.battery:.2f}, "
+            f"failure={self.failure}, link={'up' if self.link_up else 'down'})"
+        )
 
 
 class Fleet:
@@ -186,9 +211,18 @@ class Fleet:
     :meth:`step` makes every device read once (and beat when due) and publishes it all.
     """
 
-    def __init__(self, url: str, devices_per_gateway: int = 10, gateways=("gw0",), world: SensorWorld | None = None,
-                 clock: SimClock | None = None, step_seconds: float = 5.0, heartbeat_every: int = 6, seed: int = 0,
-                 qos: int = 1):
+    def __init__(
+        self,
+        url: str,
+        devices_per_gateway: int = 10,
+        gateways=("gw0",),
+        world: SensorWorld | None = None,
+        clock: SimClock | None = None,
+        step_seconds: float = 5.0,
+        heartbeat_every: int = 6,
+        seed: int = 0,
+        qos: int = 1,
+    ):
         if not isinstance(devices_per_gateway, int) or devices_per_gateway < 1:
             raise ValueError(f"devices_per_gateway={devices_per_gateway!r} must be a positive integer.")
         self.url, self.world = url, world or SensorWorld()
@@ -201,8 +235,9 @@ class Fleet:
             ids = [f"{g}-d{i:03d}" for i in range(devices_per_gateway)]
             self.by_gateway[g] = ids
             for device_id in ids:
-                self.devices[device_id] = SimulatedDevice(device_id, g, self.world, seed=int(rng.integers(2**31)),
-                                                          battery=float(rng.uniform(0.5, 1.0)))
+                self.devices[device_id] = SimulatedDevice(
+                    device_id, g, self.world, seed=int(rng.integers(2**31)), battery=float(rng.uniform(0.5, 1.0))
+                )
         self.clients: dict = {}
         self.sent = 0
         self.sent_to: collections.Counter = collections.Counter()  # messages per gateway

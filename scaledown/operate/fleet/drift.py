@@ -20,6 +20,7 @@ computes the statistic on windows cut from the reference, of the length it is as
 to check, and sets the alarm threshold from their spread at a stated false-alarm
 rate per window.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -105,8 +106,10 @@ def reference_window_starts(reference_length: int, window: int, name: str = "ref
         raise ValueError(f"a window of {window!r} readings cannot be checked; pass at least 2.")
     needed = MIN_REFERENCE_WINDOWS * window
     if reference_length < needed:
-        raise ValueError(f"{name} has {reference_length} readings, too few to calibrate windows of {window}: "
-                         f"it needs at least {needed} ({MIN_REFERENCE_WINDOWS} windows' worth).")
+        raise ValueError(
+            f"{name} has {reference_length} readings, too few to calibrate windows of {window}: "
+            f"it needs at least {needed} ({MIN_REFERENCE_WINDOWS} windows' worth)."
+        )
     return np.arange(0, reference_length - window + 1, max(1, window // 4))
 
 
@@ -168,16 +171,27 @@ class DriftDetector:
     calibrated then and remembered; :meth:`calibration` shows what it found.
     """
 
-    def __init__(self, reference_inputs, reference_predictions, num_classes: int, *, bins: int = 5,
-                 psi_threshold: float = 0.25, p_threshold: float = 1e-5, calibrate: bool = True,
-                 false_alarm_rate: float = 0.01):
+    def __init__(
+        self,
+        reference_inputs,
+        reference_predictions,
+        num_classes: int,
+        *,
+        bins: int = 5,
+        psi_threshold: float = 0.25,
+        p_threshold: float = 1e-5,
+        calibrate: bool = True,
+        false_alarm_rate: float = 0.01,
+    ):
         self.reference_inputs = np.asarray(reference_inputs, dtype=np.float64)
         if self.reference_inputs.ndim != 2:
             raise ValueError(f"reference_inputs has shape {self.reference_inputs.shape}; pass (samples, channels).")
         self.reference_predictions = np.asarray(reference_predictions, dtype=np.int64).ravel()
         if not 0.0 < false_alarm_rate < 1.0:
-            raise ValueError(f"false_alarm_rate={false_alarm_rate!r} must lie strictly between 0 and 1 (0.01: "
-                             "one alarm in 100 clean windows).")
+            raise ValueError(
+                f"false_alarm_rate={false_alarm_rate!r} must lie strictly between 0 and 1 (0.01: "
+                "one alarm in 100 clean windows)."
+            )
         self.num_classes, self.bins = num_classes, bins
         self.psi_threshold, self.p_threshold = psi_threshold, p_threshold
         self.calibrated, self.false_alarm_rate = bool(calibrate), float(false_alarm_rate)
@@ -198,14 +212,22 @@ class DriftDetector:
         if window not in self._input_calibrations:
             reference = self.reference_inputs
             starts = reference_window_starts(len(reference), window)
-            statistics = np.array([[ks_statistic(reference[:, c], reference[s:s + window, c])
-                                    for c in range(reference.shape[1])] for s in starts])
+            statistics = np.array(
+                [
+                    [ks_statistic(reference[:, c], reference[s : s + window, c]) for c in range(reference.shape[1])]
+                    for s in starts
+                ]
+            )
             median = np.median(statistics, axis=0)
             ratio = _kolmogorov_tail_ratio(self._rate_per_test)
             self._input_calibrations[window] = {
-                "window": window, "thresholds": np.maximum(median * ratio, statistics.max(axis=0)), "median": median,
+                "window": window,
+                "thresholds": np.maximum(median * ratio, statistics.max(axis=0)),
+                "median": median,
                 "effective_sample_size": (_KOLMOGOROV_MEDIAN / np.maximum(median, EPS)) ** 2,
-                "reference_statistics": statistics, "starts": starts}
+                "reference_statistics": statistics,
+                "starts": starts,
+            }
         return self._input_calibrations[window]
 
     def prediction_threshold(self, window: int) -> float:
@@ -222,8 +244,9 @@ class DriftDetector:
         if window not in self._prediction_thresholds:
             reference = self.reference_predictions
             starts = reference_window_starts(len(reference), window, "reference_predictions")
-            median = float(np.median([categorical_psi(reference, reference[s:s + window], self.num_classes)
-                                      for s in starts]))
+            median = float(
+                np.median([categorical_psi(reference, reference[s : s + window], self.num_classes) for s in starts])
+            )
             dof = max(self.num_classes - 1, 1)
             ratio = chi2.ppf(1.0 - self._rate_per_test, dof) / chi2.ppf(0.5, dof)
             self._prediction_thresholds[window] = max(self.psi_threshold, median * float(ratio))
@@ -250,19 +273,31 @@ class DriftDetector:
             d, p = ks_test(self.reference_inputs[:, c], inputs[:, c])
             value = psi(self.reference_inputs[:, c], inputs[:, c], self.bins)
             if self.calibrated:
-                channels.append({"psi": value, "ks": d, "p": p, "threshold": float(thresholds[c]),
-                                 "drifted": d > thresholds[c]})
+                channels.append(
+                    {"psi": value, "ks": d, "p": p, "threshold": float(thresholds[c]), "drifted": d > thresholds[c]}
+                )
             else:
-                channels.append({"psi": value, "ks": d, "p": p, "threshold": self.psi_threshold,
-                                 "drifted": value > self.psi_threshold and p < self.p_threshold})
+                channels.append(
+                    {
+                        "psi": value,
+                        "ks": d,
+                        "p": p,
+                        "threshold": self.psi_threshold,
+                        "drifted": value > self.psi_threshold and p < self.p_threshold,
+                    }
+                )
         prediction_psi = categorical_psi(self.reference_predictions, predictions, self.num_classes)
-        prediction_threshold = (self.prediction_threshold(len(predictions)) if self.calibrated
-                                else self.psi_threshold)
+        prediction_threshold = self.prediction_threshold(len(predictions)) if self.calibrated else self.psi_threshold
         inputs_drifted = any(ch["drifted"] for ch in channels)
         predictions_drifted = prediction_psi > prediction_threshold
-        return {"channels": channels, "prediction_psi": prediction_psi, "prediction_threshold": prediction_threshold,
-                "inputs_drifted": inputs_drifted, "predictions_drifted": predictions_drifted,
-                "drifted": inputs_drifted or predictions_drifted,
-                "thresholds": None if thresholds is None else [float(t) for t in thresholds],
-                "score": None if thresholds is None else max(ch["ks"] / ch["threshold"] for ch in channels),
-                "window": len(inputs)}
+        return {
+            "channels": channels,
+            "prediction_psi": prediction_psi,
+            "prediction_threshold": prediction_threshold,
+            "inputs_drifted": inputs_drifted,
+            "predictions_drifted": predictions_drifted,
+            "drifted": inputs_drifted or predictions_drifted,
+            "thresholds": None if thresholds is None else [float(t) for t in thresholds],
+            "score": None if thresholds is None else max(ch["ks"] / ch["threshold"] for ch in channels),
+            "window": len(inputs),
+        }

@@ -33,6 +33,7 @@ wrap-around (:data:`~scaledown.operate.fleet.topics.SEQ_MODULUS`). SQLite runs i
 ``synchronous=NORMAL``: a commit survives the gateway process dying; to survive the
 gateway *machine* losing power, open it with ``synchronous="FULL"`` (an fsync per commit).
 """
+
 from __future__ import annotations
 
 import collections
@@ -41,7 +42,7 @@ import math
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -67,10 +68,10 @@ class GatewayConfig:
     heartbeat_interval: float = 30.0
     missed_heartbeats: int = 3
     low_battery: float = 0.15
-    drift_window: int = 60          # readings per device compared with the reference
-    drift_every: int = 6            # test for drift every this many readings
+    drift_window: int = 60  # readings per device compared with the reference
+    drift_every: int = 6  # test for drift every this many readings
     drift_false_alarm_rate: float = 1e-4  # per window: each device is checked every drift_every readings
-    accuracy_window: int = 30       # labelled readings
+    accuracy_window: int = 30  # labelled readings
     min_labels: int = 20
     accuracy_drop: float = 0.25
     sensor_window: int = 16
@@ -96,8 +97,11 @@ def validate(message: dict, kind: str, num_channels: int | None = None) -> str |
         return "battery missing or outside 0..1"
     if kind == "telemetry":
         x = message.get("x")
-        if not isinstance(x, list) or not x or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                       and math.isfinite(v) for v in x):
+        if (
+            not isinstance(x, list)
+            or not x
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in x)
+        ):
             return "x is not a list of finite numbers"
         if num_channels is not None and len(x) != num_channels:
             return "x has the wrong number of channels"
@@ -120,7 +124,7 @@ class _DeviceState:
         self.battery = 1.0
         self.online = True
         self.last_t: float | None = None
-        self.last_seq: int | None = None      # the device's counter, unwrapped (0, 1, ..., 65535, 65536, ...)
+        self.last_seq: int | None = None  # the device's counter, unwrapped (0, 1, ..., 65535, 65536, ...)
 
 
 class Gateway:
@@ -143,15 +147,25 @@ class Gateway:
     reasons), ``ignored`` (messages of other gateways), ``alerts`` (list of dicts).
     """
 
-    def __init__(self, url: str, name: str = "gw0", reference: ReferenceProfile | None = None, db: str = ":memory:",
-                 config: GatewayConfig | None = None, publish_alerts: bool = True, durable: bool = False,
-                 synchronous: str = "NORMAL"):
+    def __init__(
+        self,
+        url: str,
+        name: str = "gw0",
+        reference: ReferenceProfile | None = None,
+        db: str = ":memory:",
+        config: GatewayConfig | None = None,
+        publish_alerts: bool = True,
+        durable: bool = False,
+        synchronous: str = "NORMAL",
+    ):
         self.url, self.name, self.reference = url, name, reference
         self.config = config or GatewayConfig()
         self.publish_alerts, self.durable = publish_alerts, bool(durable)
         if synchronous not in ("NORMAL", "FULL"):
-            raise ValueError(f"synchronous={synchronous!r}: use 'NORMAL' (survives a crash of the gateway) or "
-                             "'FULL' (also a power cut of its machine).")
+            raise ValueError(
+                f"synchronous={synchronous!r}: use 'NORMAL' (survives a crash of the gateway) or "
+                "'FULL' (also a power cut of its machine)."
+            )
         self.db = sqlite3.connect(db, check_same_thread=False)
         if db != ":memory:":
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -168,8 +182,12 @@ class Gateway:
         self._raised: set = set()
         self._drift = None
         if reference is not None:
-            self._drift = DriftDetector(reference.inputs, reference.predictions, reference.num_classes,
-                                        false_alarm_rate=self.config.drift_false_alarm_rate)
+            self._drift = DriftDetector(
+                reference.inputs,
+                reference.predictions,
+                reference.num_classes,
+                false_alarm_rate=self.config.drift_false_alarm_rate,
+            )
         self.client = None
 
     # --- life cycle --------------------------------------------------------------------------
@@ -178,8 +196,9 @@ class Gateway:
         from scaledown.operate.fleet.broker import connect
 
         subscribed = threading.Event()
-        self.client = connect(self.url, f"gateway-{self.name}", loop=False, clean_session=not self.durable,
-                              manual_ack=True)
+        self.client = connect(
+            self.url, f"gateway-{self.name}", loop=False, clean_session=not self.durable, manual_ack=True
+        )
         self.client.on_message = self._on_message
         self.client.on_subscribe = lambda *args: subscribed.set()
         self.client.subscribe(topics.gateway_subscription(self.name), qos=1)
@@ -207,16 +226,16 @@ class Gateway:
     # --- receiving ---------------------------------------------------------------------------
     def _on_message(self, client, userdata, msg) -> None:
         try:
-            self.handle(msg.topic, msg.payload)          # stored and committed, or counted as malformed
-        except sqlite3.OperationalError:                  # disk full, database locked: storage failed, not the message
+            self.handle(msg.topic, msg.payload)  # stored and committed, or counted as malformed
+        except sqlite3.OperationalError:  # disk full, database locked: storage failed, not the message
             with self._lock:
                 self.storage_errors += 1
-            return                                        # not acknowledged: the broker will send it again
+            return  # not acknowledged: the broker will send it again
         except Exception as exc:  # noqa: BLE001 - one bad message must never stop the gateway
             with self._lock:
                 self.malformed[f"error: {type(exc).__name__}"] += 1
         if msg.qos > 0:
-            client.ack(msg.mid, msg.qos)                  # only now may the broker forget it
+            client.ack(msg.mid, msg.qos)  # only now may the broker forget it
 
     def handle(self, topic: str, payload: bytes) -> bool:
         """Process one message as if it had arrived on ``topic``; return whether it was stored."""
@@ -237,8 +256,9 @@ class Gateway:
                 self.db.execute("INSERT INTO status VALUES (?, ?, ?)", (device, state, time.time()))
                 self._state(device).online = state == "online"
                 if state == "offline":
-                    self._alert(self._state(device).last_t, device, "offline",
-                                "the broker published the device's last will")
+                    self._alert(
+                        self._state(device).last_t, device, "offline", "the broker published the device's last will"
+                    )
                 return True
             try:
                 message = json.loads(payload)
@@ -257,7 +277,7 @@ class Gateway:
             if not self._store(device, kind, message, seq):
                 self.duplicates += 1
                 return False
-            self.db.commit()                              # before the broker hears the acknowledgement
+            self.db.commit()  # before the broker hears the acknowledgement
             self.stored += 1
             self._detect(device, kind, message)
             return True
@@ -266,8 +286,11 @@ class Gateway:
         """The device's counter without its wrap-around: the nearest value to the last one seen that is ≡ seq."""
         state, modulus = self._state(device), topics.SEQ_MODULUS
         if state.last_seq is None:
-            stored = self.db.execute("SELECT MAX(seq) FROM (SELECT seq FROM telemetry WHERE device = ? UNION ALL "
-                                     "SELECT seq FROM heartbeats WHERE device = ?)", (device, device)).fetchone()[0]
+            stored = self.db.execute(
+                "SELECT MAX(seq) FROM (SELECT seq FROM telemetry WHERE device = ? UNION ALL "
+                "SELECT seq FROM heartbeats WHERE device = ?)",
+                (device, device),
+            ).fetchone()[0]
             state.last_seq = stored if stored is not None else seq
         ahead = (seq - state.last_seq) % modulus
         unwrapped = state.last_seq + ahead if ahead < modulus // 2 else state.last_seq + ahead - modulus
@@ -277,12 +300,25 @@ class Gateway:
     def _store(self, device: str, kind: str, m: dict, seq: int) -> bool:
         try:
             if kind == "telemetry":
-                self.db.execute("INSERT INTO telemetry VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                (device, seq, m["t"], m["pred"], m.get("conf"), m.get("label"), m["battery"],
-                                 json.dumps(m["x"]), m.get("relayed_by")))
+                self.db.execute(
+                    "INSERT INTO telemetry VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        device,
+                        seq,
+                        m["t"],
+                        m["pred"],
+                        m.get("conf"),
+                        m.get("label"),
+                        m["battery"],
+                        json.dumps(m["x"]),
+                        m.get("relayed_by"),
+                    ),
+                )
             else:
-                self.db.execute("INSERT INTO heartbeats VALUES (?, ?, ?, ?, ?)",
-                                (device, seq, m["t"], m["battery"], m.get("relayed_by")))
+                self.db.execute(
+                    "INSERT INTO heartbeats VALUES (?, ?, ?, ?, ?)",
+                    (device, seq, m["t"], m["battery"], m.get("relayed_by")),
+                )
         except sqlite3.IntegrityError:  # the same (device, seq) twice: a QoS-1 redelivery or a relayed copy
             return False
         return True
@@ -308,25 +344,35 @@ class Gateway:
             state.hits.append(m["pred"] == m["label"])
         if self.reference is None:
             return
-        recent = np.asarray(list(state.readings)[-cfg.sensor_window:], dtype=np.float64)
+        recent = np.asarray(list(state.readings)[-cfg.sensor_window :], dtype=np.float64)
         failures = check_readings(recent, self.reference.valid_range, self.reference.normal_jitter)
         if failures:
             self._alert(now, device, "sensor", ", ".join(failures))
         if failures or (device, "sensor") in self._raised:
             return  # a broken sensor says nothing about drift or accuracy
         if len(state.readings) >= cfg.drift_window and state.count % cfg.drift_every == 0:
-            evidence = self._drift.check(np.asarray(state.readings, dtype=np.float64)[-cfg.drift_window:],
-                                         list(state.predictions))
+            evidence = self._drift.check(
+                np.asarray(state.readings, dtype=np.float64)[-cfg.drift_window :], list(state.predictions)
+            )
             if evidence["drifted"]:
                 worst = max(evidence["channels"], key=lambda ch: ch["psi"])
-                self._alert(now, device, "drift", f"input PSI {worst['psi']:.2f}, KS D {worst['ks']:.2f} "
-                                                  f"(p={worst['p']:.1e}); prediction PSI "
-                                                  f"{evidence['prediction_psi']:.2f}")
+                self._alert(
+                    now,
+                    device,
+                    "drift",
+                    f"input PSI {worst['psi']:.2f}, KS D {worst['ks']:.2f} "
+                    f"(p={worst['p']:.1e}); prediction PSI "
+                    f"{evidence['prediction_psi']:.2f}",
+                )
         if len(state.hits) >= cfg.min_labels:
             acc = float(np.mean(state.hits))
             if acc < self.reference.accuracy - cfg.accuracy_drop:
-                self._alert(now, device, "accuracy", f"accuracy {acc:.0%} on the last {len(state.hits)} labels, "
-                                                     f"reference {self.reference.accuracy:.0%}")
+                self._alert(
+                    now,
+                    device,
+                    "accuracy",
+                    f"accuracy {acc:.0%} on the last {len(state.hits)} labels, reference {self.reference.accuracy:.0%}",
+                )
 
     def check(self, now: float) -> list[dict]:
         """Raise ``missed_heartbeat`` for devices silent for too long at simulated time ``now``; return new alerts."""
@@ -335,8 +381,7 @@ class Gateway:
         with self._lock:
             for device, state in self.devices.items():
                 if state.last_heartbeat is not None and now - state.last_heartbeat > limit:
-                    self._alert(now, device, "missed_heartbeat",
-                                f"no heartbeat for {now - state.last_heartbeat:g} s")
+                    self._alert(now, device, "missed_heartbeat", f"no heartbeat for {now - state.last_heartbeat:g} s")
         return self.alerts[before:]
 
     def _alert(self, t, device: str, kind: str, detail: str) -> None:
@@ -367,6 +412,7 @@ class Gateway:
 
     def query(self, sql: str, params=()) -> list[tuple]:
         """Run a read-only SQL query on the gateway's database (anything that would write is refused)."""
+
         def read_only(action, *args):
             allowed = (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION)
             return sqlite3.SQLITE_OK if action in allowed else sqlite3.SQLITE_DENY
@@ -389,11 +435,17 @@ class Gateway:
     def summary(self) -> dict:
         """Counts for the cloud: devices, stored messages, malformed, alerts by kind."""
         with self._lock:
-            return {"gateway": self.name, "devices": len(self.devices), "stored": self.stored,
-                    "duplicates": self.duplicates, "malformed": sum(self.malformed.values()),
-                    "alerts": dict(collections.Counter(a["kind"] for a in self.alerts)),
-                    "battery_mean": (float(np.mean([s.battery for s in self.devices.values()]))
-                                     if self.devices else math.nan)}
+            return {
+                "gateway": self.name,
+                "devices": len(self.devices),
+                "stored": self.stored,
+                "duplicates": self.duplicates,
+                "malformed": sum(self.malformed.values()),
+                "alerts": dict(collections.Counter(a["kind"] for a in self.alerts)),
+                "battery_mean": (
+                    float(np.mean([s.battery for s in self.devices.values()])) if self.devices else math.nan
+                ),
+            }
 
     def publish_summary(self) -> dict:
         """Send :meth:`summary` to ``scaledown/cloud/{name}/summary`` and return it."""
@@ -403,8 +455,10 @@ class Gateway:
         return summary
 
     def __repr__(self) -> str:
-        return (f"Gateway({self.name!r}, devices={len(self.devices)}, stored={self.stored}, "
-                f"malformed={sum(self.malformed.values())}, alerts={len(self.alerts)})")
+        return (
+            f"Gateway({self.name!r}, devices={len(self.devices)}, stored={self.stored}, "
+            f"malformed={sum(self.malformed.values())}, alerts={len(self.alerts)})"
+        )
 
 
 class Cloud:

@@ -14,6 +14,7 @@ ever and wrong, and only labels reveal it. It also needs calibration to hold on 
 shifted inputs; calibrate on held-out data (``sklearn.calibration.CalibratedClassifierCV``)
 and check it with a reliability diagram.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,4 +47,4 @@ def estimate_accuracy(probabilities, chunk_size: int | None = None) -> np.ndarra
     if not isinstance(chunk_size, (int, np.integer)) or not 1 <= chunk_size <= len(confidence):
         raise ValueError(f"chunk_size={chunk_size!r} must be an integer between 1 and {len(confidence)}.")
     chunks = len(confidence) // chunk_size
-    return confidence[:chunks * chunk_size].reshape(chunks, chunk_size).mean(axis=1)
+    return confidence[: chunks * chunk_size].reshape(chunks, chunk_size).mean(axis=1)

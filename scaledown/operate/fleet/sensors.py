@@ -7,6 +7,7 @@
 :func:`check_readings` looks at the last few readings of one device, (W, channels), and
 returns the failures it sees — an empty list for a healthy sensor.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,8 +15,9 @@ import numpy as np
 FAILURES = ("stuck", "out_of_range", "noise")
 
 
-def check_readings(readings, valid_range=(-10.0, 10.0), normal_jitter: float = 1.0, *,
-                   stuck_window: int = 5, noise_factor: float = 3.0) -> list[str]:
+def check_readings(
+    readings, valid_range=(-10.0, 10.0), normal_jitter: float = 1.0, *, stuck_window: int = 5, noise_factor: float = 3.0
+) -> list[str]:
     """Sensor failures visible in ``readings`` (W, channels): a subset of :data:`FAILURES`.
 
     Parameters

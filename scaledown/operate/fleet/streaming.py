@@ -16,6 +16,7 @@ of it, and it must be reset after each alarm.
 Both assume independent steps, as the KS p-value does: feed them one value per
 *window*, not per reading.
 """
+
 from __future__ import annotations
 
 import numpy as np

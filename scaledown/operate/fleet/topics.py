@@ -16,11 +16,12 @@ by ``(device, seq)`` and follows the counter across its wrap-around.
 A message relayed for a neighbour without a link keeps the neighbour's own topic and
 says who carried it (``"relayed_by"`` in the payload).
 """
+
 from __future__ import annotations
 
 ROOT = "scaledown"
-SEQ_MODULUS = 2 ** 16      # a device numbers its messages 0..65535 and wraps, as a uint16 counter on an MCU
-MAX_PAYLOAD_BYTES = 4096   # a gateway drops (and counts) any larger message unread
+SEQ_MODULUS = 2**16  # a device numbers its messages 0..65535 and wraps, as a uint16 counter on an MCU
+MAX_PAYLOAD_BYTES = 4096  # a gateway drops (and counts) any larger message unread
 DEVICE_KINDS = ("telemetry", "heartbeat", "status")
 CLOUD_KINDS = ("alerts", "summary")
 

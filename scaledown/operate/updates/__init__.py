@@ -13,6 +13,7 @@ parsing, anti-rollback counter), ``delta`` (changed tensors only, hashes, radio 
 boot record in flash, trial boots, health check, rollback), ``rollout`` (a fleet-wide update
 in waves: a canary first, then growing waves; what a canary saves when the new version is bad).
 """
+
 from scaledown.operate.updates.delta import (  # noqa: F401
     apply_delta,
     make_delta,
@@ -23,6 +24,6 @@ from scaledown.operate.updates.delta import (  # noqa: F401
     weights_sha256,
 )
 from scaledown.operate.updates.flash import Flash, PowerCut  # noqa: F401
-from scaledown.operate.updates.signing import REASONS, Manifest, UpdateRefused, generate_keypair, sign, verify  # noqa: F401
 from scaledown.operate.updates.rollout import rollout_waves, simulate_rollout  # noqa: F401
+from scaledown.operate.updates.signing import REASONS, Manifest, UpdateRefused, generate_keypair, sign, verify  # noqa: F401
 from scaledown.operate.updates.slots import ABDevice, Update, make_update  # noqa: F401

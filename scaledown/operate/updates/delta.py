@@ -13,6 +13,7 @@ byte-for-byte the same, so the update needs only the changed ones::
 offset, SHA-256 per tensor) then the raw little-endian bytes — so the device can check
 every tensor's hash while it applies it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -59,8 +60,11 @@ def make_delta(old: dict, new: dict) -> dict:
     missing = sorted(set(old) - set(new))
     if missing:
         raise ValueError(f"new lacks tensors {missing[:3]}; a delta can change or add tensors, not remove them.")
-    return {k: v for k, v in new.items()
-            if k not in old or old[k].shape != v.shape or old[k].dtype != v.dtype or not np.array_equal(old[k], v)}
+    return {
+        k: v
+        for k, v in new.items()
+        if k not in old or old[k].shape != v.shape or old[k].dtype != v.dtype or not np.array_equal(old[k], v)
+    }
 
 
 def pack(weights: dict) -> bytes:
@@ -70,8 +74,16 @@ def pack(weights: dict) -> bytes:
     for name in sorted(weights):
         a = weights[name]
         raw = a.astype(a.dtype.newbyteorder("<")).tobytes()
-        header.append({"name": name, "dtype": a.dtype.newbyteorder("<").str, "shape": list(a.shape),
-                       "offset": offset, "bytes": len(raw), "sha256": tensor_sha256(a)})
+        header.append(
+            {
+                "name": name,
+                "dtype": a.dtype.newbyteorder("<").str,
+                "shape": list(a.shape),
+                "offset": offset,
+                "bytes": len(raw),
+                "sha256": tensor_sha256(a),
+            }
+        )
         blobs.append(raw)
         offset += len(raw)
     head = json.dumps(header, separators=(",", ":")).encode()
@@ -84,16 +96,16 @@ def unpack(payload: bytes) -> dict:
         raise ValueError("payload is not a packed weights file (bad magic); it was cut or is not an update.")
     (n,) = struct.unpack("<I", payload[4:8])
     try:
-        header = json.loads(payload[8:8 + n])
+        header = json.loads(payload[8 : 8 + n])
     except ValueError:
         raise ValueError("payload's header is unreadable; the transfer was cut.") from None
-    body = memoryview(payload)[8 + n:]
+    body = memoryview(payload)[8 + n :]
     weights = {}
     for entry in header:
         end = entry["offset"] + entry["bytes"]
         if end > len(body):
             raise ValueError(f"payload ends inside tensor {entry['name']!r}; the transfer was cut.")
-        a = np.frombuffer(body[entry["offset"]:end], dtype=np.dtype(entry["dtype"])).reshape(entry["shape"]).copy()
+        a = np.frombuffer(body[entry["offset"] : end], dtype=np.dtype(entry["dtype"])).reshape(entry["shape"]).copy()
         if tensor_sha256(a) != entry["sha256"]:
             raise ValueError(f"tensor {entry['name']!r} does not match its hash.")
         weights[entry["name"]] = a

@@ -12,6 +12,7 @@ How MCUboot, TUF and Mender convince themselves a device survives the field:
   write 1, 2, …, N of it (and, with ``torn=True``, leaving that write half done), and
   counts the reboots that found no working model (must be 0).
 """
+
 from __future__ import annotations
 
 import collections
@@ -25,15 +26,30 @@ from scaledown.operate.updates import delta as _delta
 from scaledown.operate.updates.flash import Flash, PowerCut
 from scaledown.operate.updates.slots import ABDevice, Update
 
-MUTATIONS = ("bit flip", "truncate", "append", "header length", "field edit", "attacker field edit", "wrong type",
-             "swap signature", "replay")
+MUTATIONS = (
+    "bit flip",
+    "truncate",
+    "append",
+    "header length",
+    "field edit",
+    "attacker field edit",
+    "wrong type",
+    "swap signature",
+    "replay",
+)
 
 
-def mutate(rng: np.random.Generator, good: Update, *, older=(), other: Update | None = None,
-           attacker_key=None) -> tuple[bytes, str]:
+def mutate(
+    rng: np.random.Generator, good: Update, *, older=(), other: Update | None = None, attacker_key=None
+) -> tuple[bytes, str]:
     """One mutated copy of ``good`` as wire bytes, and the name of the mutation (one of :data:`MUTATIONS`)."""
-    kinds = [k for k in MUTATIONS if (k != "replay" or older) and (k != "swap signature" or other is not None)
-             and (k not in ("attacker field edit", "wrong type") or attacker_key is not None)]
+    kinds = [
+        k
+        for k in MUTATIONS
+        if (k != "replay" or older)
+        and (k != "swap signature" or other is not None)
+        and (k not in ("attacker field edit", "wrong type") or attacker_key is not None)
+    ]
     kind = str(rng.choice(kinds))
     data = bytearray(good.wire())
     if kind == "bit flip":
@@ -41,12 +57,12 @@ def mutate(rng: np.random.Generator, good: Update, *, older=(), other: Update | 
             data[int(rng.integers(0, len(data)))] ^= 1 << int(rng.integers(0, 8))
         return bytes(data), kind
     if kind == "truncate":
-        return bytes(data[:int(rng.integers(0, len(data)))]), kind
+        return bytes(data[: int(rng.integers(0, len(data)))]), kind
     if kind == "append":
         return bytes(data) + rng.bytes(int(rng.integers(1, 64))), kind
     if kind == "header length":
-        at = 4 + 4 * int(rng.integers(0, 2))                      # the manifest's or the payload's length
-        data[at:at + 4] = struct.pack("<I", int(rng.integers(0, 2**32)))
+        at = 4 + 4 * int(rng.integers(0, 2))  # the manifest's or the payload's length
+        data[at : at + 4] = struct.pack("<I", int(rng.integers(0, 2**32)))
         return bytes(data), kind
     if kind == "swap signature":
         return Update(good.manifest, other.signature, good.payload).wire(), kind
@@ -61,7 +77,7 @@ def mutate(rng: np.random.Generator, good: Update, *, older=(), other: Update | 
     else:
         document[name] = str(document[name])[::-1] + "0"
     manifest = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
-    if kind == "field edit":                                      # the genuine signature, over other bytes now
+    if kind == "field edit":  # the genuine signature, over other bytes now
         return Update(manifest, good.signature, good.payload).wire(), kind
     return Update(manifest, attacker_key.sign(manifest), good.payload).wire(), kind
 
@@ -76,8 +92,9 @@ class FuzzReport:
     by_reason: collections.Counter = field(default_factory=collections.Counter)
 
 
-def fuzz(device: ABDevice, good: Update, cases: int, *, seed: int = 0, older=(), other=None,
-         attacker_key=None) -> FuzzReport:
+def fuzz(
+    device: ABDevice, good: Update, cases: int, *, seed: int = 0, older=(), other=None, attacker_key=None
+) -> FuzzReport:
     """Send ``cases`` mutations of ``good`` to ``device``; count acceptances, crashes and lost models."""
     rng = np.random.default_rng(seed)
     running = _delta.weights_sha256(device.weights())
@@ -85,7 +102,7 @@ def fuzz(device: ABDevice, good: Update, cases: int, *, seed: int = 0, older=(),
     for _ in range(cases):
         data, kind = mutate(rng, good, older=older, other=other, attacker_key=attacker_key)
         if data == good.wire():
-            continue                         # a flip that flipped back is no mutation
+            continue  # a flip that flipped back is no mutation
         report.tried += 1
         report.by_mutation[kind] += 1
         try:
@@ -102,15 +119,16 @@ def fuzz(device: ABDevice, good: Update, cases: int, *, seed: int = 0, older=(),
 
 @dataclass
 class PowerCutReport:
-    writes: int            # flash operations one installation takes
-    tried: int             # power cuts (one per write, times torn/not torn)
-    bricked: int           # reboots that found no working model
+    writes: int  # flash operations one installation takes
+    tried: int  # power cuts (one per write, times torn/not torn)
+    bricked: int  # reboots that found no working model
     booted_old: int
     booted_new: int
 
 
-def power_cut_sweep(old: dict, new: dict, update: Update, public_key, health_check, *, page_size: int = 256,
-                    torn_too: bool = True) -> PowerCutReport:
+def power_cut_sweep(
+    old: dict, new: dict, update: Update, public_key, health_check, *, page_size: int = 256, torn_too: bool = True
+) -> PowerCutReport:
     """Install ``update`` (``old`` → ``new``) once per flash write, cutting power at that write; reboot; count."""
     probe = ABDevice(old, public_key, health_check, flash=Flash(page_size=page_size))
     before = probe.flash.operations
@@ -118,7 +136,7 @@ def power_cut_sweep(old: dict, new: dict, update: Update, public_key, health_che
     writes = probe.flash.operations - before
     old_hash, new_hash = _delta.weights_sha256(old), _delta.weights_sha256(new)
     report = PowerCutReport(writes, 0, 0, 0, 0)
-    for torn in ((False, True) if torn_too else (False,)):
+    for torn in (False, True) if torn_too else (False,):
         for k in range(writes):
             flash = Flash(page_size=page_size)
             device = ABDevice(old, public_key, health_check, flash=flash)

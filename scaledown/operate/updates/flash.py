@@ -15,6 +15,7 @@ boots. :class:`Flash` lets the course do the same::
 ``torn=True`` leaves the interrupted write half written (its first half new, the rest
 erased), as a real chip may.
 """
+
 from __future__ import annotations
 
 ERASED = 0xFF
@@ -50,7 +51,7 @@ class Flash:
             if self.torn:
                 old = self._pages.get(key, bytes([ERASED]) * len(data))
                 half = len(data) // 2
-                self._pages[key] = data[:half] + old[half:len(data)]
+                self._pages[key] = data[:half] + old[half : len(data)]
             raise PowerCut(f"power lost during flash operation {self.operations + 1}")
         self._pages[key] = data
         self.operations += 1

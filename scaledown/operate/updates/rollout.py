@@ -1,4 +1,5 @@
 """A fleet-wide update in groups: a canary first, then growing waves, halted when failures rise."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,10 @@ def rollout_waves(devices, canary_fraction=0.05, wave_fractions=(0.25, 0.5, 1.0)
     shows up first. Returns a list of lists of device ids.
     """
     if not 0 < canary_fraction < 1 or list(wave_fractions) != sorted(wave_fractions) or wave_fractions[-1] != 1.0:
-        raise ValueError(f"canary_fraction={canary_fraction!r} must be in (0, 1) and wave_fractions="
-                         f"{wave_fractions!r} increasing cumulative fractions ending at 1.0.")
+        raise ValueError(
+            f"canary_fraction={canary_fraction!r} must be in (0, 1) and wave_fractions="
+            f"{wave_fractions!r} increasing cumulative fractions ending at 1.0."
+        )
     rng = np.random.default_rng(seed)
     by_kind = {}
     for device, kind in sorted(devices.items()):
@@ -30,6 +33,7 @@ def rollout_waves(devices, canary_fraction=0.05, wave_fractions=(0.25, 0.5, 1.0)
             groups[g].extend(members[taken:upto])
             taken = upto
     return [sorted(g) for g in groups if g]
+
 
 def simulate_rollout(waves, devices, failure_rate, halt_above=0.02, seed=0) -> dict:
     """Roll an update out wave by wave; halt when a wave's failure rate exceeds ``halt_above``.

@@ -17,6 +17,7 @@ public key and, like python-tuf and MCUboot, checks in this order:
 Every refusal is an :class:`UpdateRefused` whose ``reason`` is one of :data:`REASONS`
 and whose message says why in one sentence.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,8 +25,8 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 
-SIGNATURE_BYTES = 64          # an Ed25519 signature
-MAX_MANIFEST_BYTES = 4096     # a manifest is a few hundred bytes; anything larger is refused unread
+SIGNATURE_BYTES = 64  # an Ed25519 signature
+MAX_MANIFEST_BYTES = 4096  # a manifest is a few hundred bytes; anything larger is refused unread
 
 REASONS = {
     "cut": "the transfer ended before the update was complete",
@@ -88,8 +89,10 @@ class Manifest:
         expected = {name for name in cls.__dataclass_fields__}
         unknown, missing = set(document) - expected, expected - {"base_sha256", "tensors"} - set(document)
         if unknown or missing:
-            raise UpdateRefused("bad_manifest", f"refused: the manifest has unknown fields {sorted(unknown)} "
-                                                f"or lacks {sorted(missing)}.")
+            raise UpdateRefused(
+                "bad_manifest",
+                f"refused: the manifest has unknown fields {sorted(unknown)} or lacks {sorted(missing)}.",
+            )
         problems = []
         for name in ("model", "version", "kind", "payload_sha256", "target_sha256", "base_sha256"):
             if name in document and not isinstance(document[name], str):
@@ -104,7 +107,9 @@ class Manifest:
         if problems:
             raise UpdateRefused("bad_manifest", f"refused: in the manifest, {'; '.join(problems)}.")
         if document["kind"] not in ("full", "delta"):
-            raise UpdateRefused("bad_manifest", f"refused: the manifest's kind {document['kind']!r} is not 'full' or 'delta'.")
+            raise UpdateRefused(
+                "bad_manifest", f"refused: the manifest's kind {document['kind']!r} is not 'full' or 'delta'."
+            )
         hashes = ["payload_sha256", "target_sha256"] + (["base_sha256"] if document["kind"] == "delta" else [])
         if not all(_HEX64.fullmatch(document.get(name, "")) for name in hashes):
             raise UpdateRefused("bad_manifest", "refused: a hash in the manifest is not 64 lowercase hex digits.")
@@ -140,30 +145,42 @@ def verify(manifest_bytes: bytes, signature: bytes, public_key, installed_counte
     if not isinstance(manifest_bytes, (bytes, bytearray)) or not isinstance(signature, (bytes, bytearray)):
         raise UpdateRefused("malformed", "refused: the manifest and its signature must be bytes.")
     if len(manifest_bytes) > MAX_MANIFEST_BYTES:
-        raise UpdateRefused("too_large", f"refused: the manifest is {len(manifest_bytes)} bytes, "
-                                         f"more than the {MAX_MANIFEST_BYTES} the device accepts.")
+        raise UpdateRefused(
+            "too_large",
+            f"refused: the manifest is {len(manifest_bytes)} bytes, "
+            f"more than the {MAX_MANIFEST_BYTES} the device accepts.",
+        )
     if not any(signature):
         raise UpdateRefused("unsigned", "refused: the update is unsigned.")
     if len(signature) != SIGNATURE_BYTES:
-        raise UpdateRefused("bad_signature", f"refused: the signature is {len(signature)} bytes, "
-                                             f"not {SIGNATURE_BYTES}.")
+        raise UpdateRefused(
+            "bad_signature", f"refused: the signature is {len(signature)} bytes, not {SIGNATURE_BYTES}."
+        )
     try:
         public_key.verify(bytes(signature), bytes(manifest_bytes))
     except InvalidSignature:
-        raise UpdateRefused("bad_signature", "refused: the signature does not match the manifest "
-                                             "(tampered or wrong key).") from None
+        raise UpdateRefused(
+            "bad_signature", "refused: the signature does not match the manifest (tampered or wrong key)."
+        ) from None
     manifest = Manifest.parse(bytes(manifest_bytes))
     if manifest.counter <= installed_counter:
-        raise UpdateRefused("rollback", f"refused: counter {manifest.counter} is not above the installed counter "
-                                        f"{installed_counter} (a replayed or rolled-back update).")
+        raise UpdateRefused(
+            "rollback",
+            f"refused: counter {manifest.counter} is not above the installed counter "
+            f"{installed_counter} (a replayed or rolled-back update).",
+        )
     return manifest
 
 
 def check_payload(manifest: Manifest, payload: bytes) -> None:
     """Raise :class:`UpdateRefused` unless ``payload`` is complete and matches the manifest's hash."""
     if len(payload) != manifest.payload_bytes:
-        raise UpdateRefused("bad_payload", f"refused: the payload is {len(payload)} bytes, the manifest says "
-                                           f"{manifest.payload_bytes} (the transfer was cut).")
+        raise UpdateRefused(
+            "bad_payload",
+            f"refused: the payload is {len(payload)} bytes, the manifest says "
+            f"{manifest.payload_bytes} (the transfer was cut).",
+        )
     if sha256(payload) != manifest.payload_sha256:
-        raise UpdateRefused("bad_payload", "refused: the payload's SHA-256 does not match the manifest "
-                                           "(tampered in transit).")
+        raise UpdateRefused(
+            "bad_payload", "refused: the payload's SHA-256 does not match the manifest (tampered in transit)."
+        )

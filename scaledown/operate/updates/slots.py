@@ -27,6 +27,7 @@ An update on the wire is ``MAGIC | manifest length | payload length | signature 
 manifest | payload`` (:meth:`Update.wire`), so a cut at any byte is one slice:
 ``update.wire()[:k]``.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,10 +49,10 @@ from scaledown.operate.updates.signing import (
 )
 
 WIRE_MAGIC = b"SDU2"
-_WIRE_HEAD = struct.Struct("<4sII")            # magic, manifest length, payload length
+_WIRE_HEAD = struct.Struct("<4sII")  # magic, manifest length, payload length
 IMAGE_MAGIC = b"SDI1"
-_IMAGE_HEAD = struct.Struct("<4sI32s")         # magic, image length, SHA-256 of the image
-MAX_PAYLOAD_BYTES = 1 << 20                    # the slot size: larger updates are refused unread
+_IMAGE_HEAD = struct.Struct("<4sI32s")  # magic, image length, SHA-256 of the image
+MAX_PAYLOAD_BYTES = 1 << 20  # the slot size: larger updates are refused unread
 BOOT_ATTEMPTS = 3
 
 
@@ -65,8 +66,12 @@ class Update:
 
     def wire(self) -> bytes:
         """The bytes that travel."""
-        return (_WIRE_HEAD.pack(WIRE_MAGIC, len(self.manifest), len(self.payload)) + self.signature
-                + self.manifest + self.payload)
+        return (
+            _WIRE_HEAD.pack(WIRE_MAGIC, len(self.manifest), len(self.payload))
+            + self.signature
+            + self.manifest
+            + self.payload
+        )
 
     @staticmethod
     def from_wire(data: bytes, max_payload_bytes: int = MAX_PAYLOAD_BYTES) -> "Update":
@@ -74,40 +79,52 @@ class Update:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise UpdateRefused("malformed", f"refused: an update is bytes, not {type(data).__name__}.")
         data = bytes(data)
-        if data[:4] != WIRE_MAGIC[:len(data[:4])]:
+        if data[:4] != WIRE_MAGIC[: len(data[:4])]:
             raise UpdateRefused("malformed", "refused: these bytes do not start like an update.")
         if len(data) < _WIRE_HEAD.size:
             raise UpdateRefused("cut", "refused: the transfer was cut before the update's header arrived.")
         _, manifest_bytes, payload_bytes = _WIRE_HEAD.unpack_from(data)
         if manifest_bytes > MAX_MANIFEST_BYTES:
-            raise UpdateRefused("too_large", f"refused: the manifest would be {manifest_bytes} bytes, more than "
-                                             f"the {MAX_MANIFEST_BYTES} the device accepts.")
+            raise UpdateRefused(
+                "too_large",
+                f"refused: the manifest would be {manifest_bytes} bytes, more than "
+                f"the {MAX_MANIFEST_BYTES} the device accepts.",
+            )
         if payload_bytes > max_payload_bytes:
-            raise UpdateRefused("too_large", f"refused: the payload would be {payload_bytes} bytes, more than "
-                                             f"the {max_payload_bytes} a slot holds.")
+            raise UpdateRefused(
+                "too_large",
+                f"refused: the payload would be {payload_bytes} bytes, more than the {max_payload_bytes} a slot holds.",
+            )
         start = _WIRE_HEAD.size
         end = start + SIGNATURE_BYTES + manifest_bytes + payload_bytes
         if len(data) < end:
             raise UpdateRefused("cut", f"refused: the transfer was cut after {len(data)} of {end} bytes.")
         if len(data) > end:
             raise UpdateRefused("malformed", f"refused: {len(data) - end} bytes follow the update.")
-        signature = data[start:start + SIGNATURE_BYTES]
-        manifest = data[start + SIGNATURE_BYTES:start + SIGNATURE_BYTES + manifest_bytes]
-        return Update(manifest, signature, data[end - payload_bytes:end])
+        signature = data[start : start + SIGNATURE_BYTES]
+        manifest = data[start + SIGNATURE_BYTES : start + SIGNATURE_BYTES + manifest_bytes]
+        return Update(manifest, signature, data[end - payload_bytes : end])
 
 
-def make_update(base: dict, new: dict, private_key, *, counter: int, version: str, model: str = "model",
-                kind: str = "delta") -> Update:
+def make_update(
+    base: dict, new: dict, private_key, *, counter: int, version: str, model: str = "model", kind: str = "delta"
+) -> Update:
     """Sign an update that turns weights ``base`` into ``new``: only changed tensors (``kind="delta"``) or all (``"full"``)."""
     if kind not in ("delta", "full"):
         raise ValueError(f"kind={kind!r} is not an update kind; use 'delta' or 'full'.")
     tensors = _delta.make_delta(base, new) if kind == "delta" else new
     payload = _delta.pack(tensors)
-    manifest = Manifest(model=model, version=version, counter=int(counter), kind=kind,
-                        payload_sha256=sha256(payload), payload_bytes=len(payload),
-                        target_sha256=_delta.weights_sha256(new),
-                        base_sha256=_delta.weights_sha256(base) if kind == "delta" else "",
-                        tensors=tuple(sorted(tensors)))
+    manifest = Manifest(
+        model=model,
+        version=version,
+        counter=int(counter),
+        kind=kind,
+        payload_sha256=sha256(payload),
+        payload_bytes=len(payload),
+        target_sha256=_delta.weights_sha256(new),
+        base_sha256=_delta.weights_sha256(base) if kind == "delta" else "",
+        tensors=tuple(sorted(tensors)),
+    )
     manifest_bytes, signature = sign(manifest, private_key)
     return Update(manifest_bytes, signature, payload)
 
@@ -133,16 +150,26 @@ class ABDevice:
         The slot size: a larger update is refused before it is read.
     """
 
-    def __init__(self, weights: dict, public_key, health_check, counter: int = 0, *, flash: Flash | None = None,
-                 max_payload_bytes: int = MAX_PAYLOAD_BYTES, boot_attempts: int = BOOT_ATTEMPTS):
+    def __init__(
+        self,
+        weights: dict,
+        public_key,
+        health_check,
+        counter: int = 0,
+        *,
+        flash: Flash | None = None,
+        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+        boot_attempts: int = BOOT_ATTEMPTS,
+    ):
         self.flash = flash if flash is not None else Flash()
         self.public_key, self.health_check = public_key, health_check
         self.max_payload_bytes, self.boot_attempts = int(max_payload_bytes), int(boot_attempts)
         self.log: list[str] = []
         self._healthy: dict[str, bool] = {}  # model hash -> health-check result, so re-checks stay cheap
         self._write_image("A", _delta.pack(weights))  # factory programming
-        self._write_record({"seq": 1, "active": "A", "counter": int(counter), "trial": "", "trial_counter": 0,
-                            "attempts": 0})
+        self._write_record(
+            {"seq": 1, "active": "A", "counter": int(counter), "trial": "", "trial_counter": 0, "attempts": 0}
+        )
         self._boot()
 
     # ----- what the running device knows -----
@@ -182,11 +209,11 @@ class ABDevice:
     # ----- flash layout: two slots (header page last) and two boot-record copies -----
     def _write_image(self, slot: str, image: bytes) -> None:
         size = self.flash.page_size
-        self.flash.erase(slot, 0)                                     # invalidate the slot first
+        self.flash.erase(slot, 0)  # invalidate the slot first
         for index, start in enumerate(range(0, len(image), size), start=1):
-            self.flash.write(slot, index, image[start:start + size])
+            self.flash.write(slot, index, image[start : start + size])
         header = _IMAGE_HEAD.pack(IMAGE_MAGIC, len(image), bytes.fromhex(sha256(image)))
-        self.flash.write(slot, 0, header)                             # valid only once complete
+        self.flash.write(slot, 0, header)  # valid only once complete
 
     def _read_image(self, slot: str) -> bytes | None:
         magic, length, digest = _IMAGE_HEAD.unpack_from(self.flash.read(slot, 0))
@@ -218,7 +245,7 @@ class ABDevice:
             (length,) = struct.unpack_from("<I", page)
             if length > len(page) - 8:
                 continue
-            body, (crc,) = page[4:4 + length], struct.unpack_from("<I", page, 4 + length)
+            body, (crc,) = page[4 : 4 + length], struct.unpack_from("<I", page, 4 + length)
             if zlib.crc32(body) == crc:
                 records.append(json.loads(body))
         return records
@@ -234,23 +261,32 @@ class ABDevice:
         """Boot from flash; return ``"booted"``, ``"confirmed"`` or ``"rolled back"``."""
         records = self._read_records()
         if not records:
-            self.record, self._running = {"seq": 0, "active": "A", "counter": 0, "trial": "", "trial_counter": 0,
-                                          "attempts": 0}, None
+            self.record, self._running = (
+                {"seq": 0, "active": "A", "counter": 0, "trial": "", "trial_counter": 0, "attempts": 0},
+                None,
+            )
             return "no boot record"
         record, outcome = max(records, key=lambda r: r["seq"]), "booted"
         self.record = record
         while record["trial"]:
-            if record["attempts"] >= self.boot_attempts:             # never confirmed: back to the old slot
+            if record["attempts"] >= self.boot_attempts:  # never confirmed: back to the old slot
                 record = {**record, "seq": record["seq"] + 1, "trial": "", "trial_counter": 0, "attempts": 0}
                 self._write_record(record)
                 outcome = "rolled back"
                 break
             record = {**record, "seq": record["seq"] + 1, "attempts": record["attempts"] + 1}
-            self._write_record(record)                                # count the attempt before trying
+            self._write_record(record)  # count the attempt before trying
             trial = self._read_weights(record["trial"])
-            if trial is not None and self._is_healthy(trial):         # confirm: the one step that switches
-                record = {**record, "seq": record["seq"] + 1, "active": record["trial"],
-                          "counter": record["trial_counter"], "trial": "", "trial_counter": 0, "attempts": 0}
+            if trial is not None and self._is_healthy(trial):  # confirm: the one step that switches
+                record = {
+                    **record,
+                    "seq": record["seq"] + 1,
+                    "active": record["trial"],
+                    "counter": record["trial_counter"],
+                    "trial": "",
+                    "trial_counter": 0,
+                    "attempts": 0,
+                }
                 self._write_record(record)
                 outcome = "confirmed"
                 break
@@ -279,8 +315,11 @@ class ABDevice:
         update = Update.from_wire(data, self.max_payload_bytes)
         manifest: Manifest = verify(update.manifest, update.signature, self.public_key, self.counter)
         if manifest.payload_bytes > self.max_payload_bytes:
-            raise UpdateRefused("too_large", f"refused: the payload is {manifest.payload_bytes} bytes, more than "
-                                             f"the {self.max_payload_bytes} a slot holds.")
+            raise UpdateRefused(
+                "too_large",
+                f"refused: the payload is {manifest.payload_bytes} bytes, more than "
+                f"the {self.max_payload_bytes} a slot holds.",
+            )
         if manifest.kind == "delta" and _delta.weights_sha256(self.weights()) != manifest.base_sha256:
             raise UpdateRefused("wrong_base", "refused: the delta was made for another model than the one installed.")
         check_payload(manifest, update.payload)
@@ -290,18 +329,31 @@ class ABDevice:
         except ValueError as exc:
             raise UpdateRefused("bad_payload", f"refused: {exc}") from None
         if _delta.weights_sha256(new) != manifest.target_sha256:
-            raise UpdateRefused("bad_payload", "refused: the model built from the update does not match "
-                                               "the manifest's hash.")
+            raise UpdateRefused(
+                "bad_payload", "refused: the model built from the update does not match the manifest's hash."
+            )
         image, slot = _delta.pack(new), self.inactive
         if len(image) > self.max_payload_bytes:
-            raise UpdateRefused("too_large", f"refused: the new model is {len(image)} bytes, more than "
-                                             f"the {self.max_payload_bytes} a slot holds.")
+            raise UpdateRefused(
+                "too_large",
+                f"refused: the new model is {len(image)} bytes, more than the {self.max_payload_bytes} a slot holds.",
+            )
         self._write_image(slot, image)
-        self._write_record({**self.record, "seq": self.record["seq"] + 1, "trial": slot,
-                            "trial_counter": manifest.counter, "attempts": 0})
+        self._write_record(
+            {
+                **self.record,
+                "seq": self.record["seq"] + 1,
+                "trial": slot,
+                "trial_counter": manifest.counter,
+                "attempts": 0,
+            }
+        )
         if self._boot() != "confirmed":
-            raise UpdateRefused("health_check", f"rolled back: version {manifest.version} failed its health check "
-                                                f"on {self.boot_attempts} boots; slot {self.active} keeps running.")
+            raise UpdateRefused(
+                "health_check",
+                f"rolled back: version {manifest.version} failed its health check "
+                f"on {self.boot_attempts} boots; slot {self.active} keeps running.",
+            )
         return f"installed version {manifest.version} (counter {manifest.counter}) in slot {slot}."
 
     def __repr__(self) -> str:
