@@ -70,3 +70,35 @@ def test_ruff_finds_nothing_to_lint_or_format():
     assert lint.returncode == 0, lint.stdout[-3000:] + lint.stderr[-1000:]
     fmt = subprocess.run([str(ruff), "format", "--check", "--no-cache", "."], capture_output=True, text=True, cwd=root)
     assert fmt.returncode == 0, "run `make format`:\n" + fmt.stdout[-3000:] + fmt.stderr[-1000:]
+
+
+def test_the_public_api_is_annotated():
+    """Every parameter and the return of the calls the course promises carry a type hint that resolves."""
+    import inspect
+    import typing
+
+    from scaledown.compress.distillation import KnowledgeDistillation
+    from scaledown.compress.quantization import QuantizedModel
+    from scaledown.deploy import DeploymentPackage
+    from scaledown.deploy.wrapper import DeployableModel
+
+    calls = [
+        scaledown.quantize,
+        scaledown.wrap,
+        scaledown.create_deployment_package,
+        scaledown.profile,
+        scaledown.get_target,
+        scaledown.list_targets,
+        scaledown.pick,
+        scaledown.quick_mode,
+        KnowledgeDistillation.__init__,
+        KnowledgeDistillation.train_step,
+        KnowledgeDistillation.fit,
+        QuantizedModel.create_deployment_package,
+        DeployableModel.create_deployment_package,
+    ]
+    for call in calls:
+        hints = typing.get_type_hints(call, localns={"DeploymentPackage": DeploymentPackage})
+        names = [n for n in inspect.signature(call).parameters if n != "self"]
+        missing = [n for n in names if n not in hints] + ([] if "return" in hints else ["return"])
+        assert not missing, f"{call.__qualname__}: no type hint for {missing}"

@@ -19,7 +19,9 @@ import shutil
 import sys
 import tempfile
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -420,18 +422,18 @@ def replace_folder(new: pathlib.Path, out: pathlib.Path) -> None:
 
 
 def create_deployment_package(
-    model,
-    target="pi",
-    out=None,
+    model: Any,
+    target: str = "pi",
+    out: str | os.PathLike | None = None,
     *,
-    representative_data=None,
-    sample_inputs=None,
-    preprocessing=None,
-    class_names=None,
-    name=None,
-    num_calibration=300,
-    arena_margin=0.25,
-):
+    representative_data: np.ndarray | None = None,
+    sample_inputs: np.ndarray | None = None,
+    preprocessing: dict | None = None,
+    class_names: Sequence[str] | None = None,
+    name: str | None = None,
+    num_calibration: int = 300,
+    arena_margin: float = 0.25,
+) -> DeploymentPackage:
     """Package a model for a board: everything needed to run it there, verified here on the same runtime.
 
     Parameters

@@ -6,6 +6,9 @@ accuracies their text states.
 """
 
 import os
+from typing import TypeVar
+
+T = TypeVar("T")
 
 QUICK_ENV_VAR = "SCALEDOWN_QUICK"
 
@@ -15,6 +18,6 @@ def quick_mode() -> bool:
     return os.environ.get(QUICK_ENV_VAR, "").strip().lower() not in ("", "0", "false", "no")
 
 
-def pick(full, quick):
+def pick(full: T, quick: T) -> T:
     """Return ``quick`` in quick mode and ``full`` otherwise, e.g. ``epochs = pick(full=30, quick=2)``."""
     return quick if quick_mode() else full

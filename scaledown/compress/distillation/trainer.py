@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -47,16 +48,16 @@ class KnowledgeDistillation:
 
     def __init__(
         self,
-        teacher,
-        student,
-        optimizer,
-        distillation_loss=None,
-        student_loss=None,
+        teacher: Any,
+        student: Any,
+        optimizer: Any,
+        distillation_loss: Any = None,
+        student_loss: Any = None,
         *,
-        alpha=0.1,
-        temperature=4.0,
-        lr_scheduler=None,
-    ):
+        alpha: float = 0.1,
+        temperature: float = 4.0,
+        lr_scheduler: Any = None,
+    ) -> None:
         teacher_fw, student_fw = framework_of(teacher, "teacher"), framework_of(student, "student")
         if teacher_fw != student_fw:
             raise ValueError(
@@ -120,7 +121,7 @@ class KnowledgeDistillation:
         return self.alpha * hard + (1 - self.alpha) * distill, hard, distill
 
     # --- the public loop -----------------------------------------------------------------------
-    def train_step(self, data):
+    def train_step(self, data: tuple) -> float:
         """One optimiser step on ``data = (x_batch, y_batch)``; returns the total loss as a float.
 
         ``x_batch`` is float32 in the models' layout, ``y_batch`` int labels ``(batch,)``;
@@ -157,7 +158,16 @@ class KnowledgeDistillation:
         """The student's accuracy on ``x`` and int labels ``y``."""
         return float((self.predict(x).argmax(axis=1) == np.asarray(y)).mean())
 
-    def fit(self, x, y, epochs=1, batch_size=32, validation_data=None, seed=0, progress=True):
+    def fit(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        epochs: int = 1,
+        batch_size: int = 32,
+        validation_data: tuple | None = None,
+        seed: int = 0,
+        progress: bool = True,
+    ) -> dict:
         """Run ``train_step`` over shuffled batches of ``x`` (N, ...) float32, ``y`` (N,) int labels.
 
         Returns

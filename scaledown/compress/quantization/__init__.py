@@ -21,11 +21,16 @@ and ``quantize(model, data, method, backend)`` does the whole trip in one call:
 TensorFlow, PyTorch, ONNX Runtime and OpenVINO are imported only when used.
 """
 
+import os
 import pathlib
 import shutil
 import tempfile
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:  # compression does not import deployment when it runs (see [tool.importlinter])
+    from scaledown.deploy import DeploymentPackage
 
 from scaledown.compress.quantization.analysis import layer_sensitivity, plot_layer_sensitivity, sqnr_db  # noqa: F401
 from scaledown.compress.quantization.arithmetic import (  # noqa: F401
@@ -155,14 +160,16 @@ class QuantizedModel:
             shutil.copyfile(self.path.with_suffix(".bin"), path.with_suffix(".bin"))
         return path
 
-    def create_deployment_package(self, target="pi", out=None, **options):
+    def create_deployment_package(
+        self, target: str = "pi", out: str | os.PathLike | None = None, **options: Any
+    ) -> "DeploymentPackage":
         """Package this artefact for ``target`` (see :func:`scaledown.create_deployment_package`)."""
         from scaledown.deploy import create_deployment_package
 
         return create_deployment_package(self, target=target, out=out, **options)
 
 
-def quantize(model, data, method="ptq", backend=None, **options):
+def quantize(model: Any, data: Any, method: str = "ptq", backend: str | None = None, **options: Any) -> QuantizedModel:
     """Quantize a Keras or PyTorch model to int8 and export it for a real runtime.
 
     Parameters

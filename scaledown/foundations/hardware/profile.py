@@ -7,6 +7,7 @@ and how fast would it run, (3) can the model's framework reach the board,
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from scaledown.foundations.hardware.graph import (
     FOLDED,
@@ -132,7 +133,9 @@ def _yes(value: bool) -> str:
     return "yes" if value else "NO"
 
 
-def profile(model, target="nano33ble", input_shape=None, dtype=None) -> Profile:
+def profile(
+    model: Any, target: str | Target = "nano33ble", input_shape: tuple | None = None, dtype: str | None = None
+) -> Profile:
     """Profile a model against a target board.
 
     Parameters

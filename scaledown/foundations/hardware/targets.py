@@ -255,12 +255,12 @@ TARGETS = {
 }
 
 
-def list_targets() -> list:
+def list_targets() -> list[str]:
     """Ids of all targets, sorted, e.g. ``['esp32s3', 'nano33ble', ...]``."""
     return sorted(TARGETS)
 
 
-def get_target(name) -> Target:
+def get_target(name: str | Target) -> Target:
     """Look a target up by id or alias, ignoring case; a :class:`Target` passes through.
 
     Raises
