@@ -27,6 +27,7 @@ from torch import nn
 
 from scaledown.compress.quantization.arithmetic import integer_range
 from scaledown.compress.quantization.batchnorm import fold_conv_bn_torch
+from scaledown.compress.quantization.onnx import export_onnx
 
 
 class _RoundWithSTE(torch.autograd.Function):
@@ -220,16 +221,7 @@ def export_qdq_onnx(model, example_input, path, opset_version=17):
     model = model.eval()
     with torch.no_grad():
         model(example_input)  # refresh the weight scales from the final weights
-        torch.onnx.export(
-            model,
-            (example_input,),
-            str(path),
-            dynamo=False,
-            opset_version=opset_version,
-            input_names=["input"],
-            output_names=["output"],
-            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
-        )
+    export_onnx(model, example_input, path, opset_version)  # the fake-quant ops export as QDQ pairs
     onnx.save(_store_weights_as_int8(onnx.load(str(path))), str(path))
     return str(path)
 
