@@ -12,7 +12,7 @@ KERNEL := scaledown
 CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser || command -v google-chrome)
 BOOK_CHECK_PAGES ?= book/0*.html
 
-.PHONY: install lab test test-full book book-check freeze clean
+.PHONY: install lab test test-full format book book-check freeze clean
 
 install: $(STAMP)
 
@@ -43,6 +43,12 @@ test: $(STAMP)
 # Full mode: the notebooks train to the accuracies their text states (slow).
 test-full: $(STAMP)
 	SCALEDOWN_QUICK= $(BIN)/python -m pytest
+
+# Lint and format the package, tests, benchmarks and the book's code ([tool.ruff] in pyproject.toml);
+# `make test` fails when either has something to say.
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 book: $(STAMP)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going --path-output _build/book

@@ -3,6 +3,7 @@
 Kernels started by nbval inherit this process's environment, so what is set here
 applies to every notebook too.
 """
+
 import os
 import tempfile
 
@@ -26,7 +27,8 @@ def pytest_configure(config):
         option.nbval = True
     option.nbval_current_env = True
     option.nbval_sanitize_with = option.nbval_sanitize_with or os.path.join(
-        os.path.dirname(__file__), "tests", "nbval_sanitize.cfg")
+        os.path.dirname(__file__), "tests", "nbval_sanitize.cfg"
+    )
     option.nbval_cell_timeout = option.nbval_cell_timeout or 900
 
 

@@ -5,6 +5,7 @@ number in the book is always the one the last full-mode run measured. A full-mod
 writes the committed file; a quick-mode run writes nothing unless ``--results PATH`` is
 given (the tests do that, to check that every key the book quotes is still produced).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -16,14 +17,30 @@ import platform
 import sys
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
-LIBRARIES = ("numpy", "tensorflow", "keras", "torch", "onnxruntime", "openvino", "nncf", "ai-edge-litert",
-             "tensorflow-model-optimization", "scikit-learn", "amqtt", "paho-mqtt")
+LIBRARIES = (
+    "numpy",
+    "tensorflow",
+    "keras",
+    "torch",
+    "onnxruntime",
+    "openvino",
+    "nncf",
+    "ai-edge-litert",
+    "tensorflow-model-optimization",
+    "scikit-learn",
+    "amqtt",
+    "paho-mqtt",
+)
 
 
 def add_option(parser) -> None:
-    parser.add_argument("--results", default=None, metavar="PATH",
-                        help="write the results as JSON here (default: benchmarks/results/NAME.json in full mode, "
-                             "nothing in quick mode)")
+    parser.add_argument(
+        "--results",
+        default=None,
+        metavar="PATH",
+        help="write the results as JSON here (default: benchmarks/results/NAME.json in full mode, "
+        "nothing in quick mode)",
+    )
 
 
 def _versions() -> dict:

@@ -28,6 +28,7 @@ A full-mode run writes ``benchmarks/results/compression.json`` (``--results PATH
 also in quick mode). A run of some ``--parts`` (or ``--frameworks``) merges its figures into
 that file and keeps the others; ``runs`` records the command and the seconds of each part.
 """
+
 import argparse
 import json
 import os
@@ -39,9 +40,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-PRUNE_LR = 3e-3         # learning rate while pruning: the training one again (learning-rate rewinding)
-CHANNEL_RATIO = 0.35    # fraction of each conv's filters removed: about half the MACs
-TEACHER_WIDTH = 2.0     # distillation teacher: MobileNet v1 at this width (137,642 parameters)
+PRUNE_LR = 3e-3  # learning rate while pruning: the training one again (learning-rate rewinding)
+CHANNEL_RATIO = 0.35  # fraction of each conv's filters removed: about half the MACs
+TEACHER_WIDTH = 2.0  # distillation teacher: MobileNet v1 at this width (137,642 parameters)
 STUDENT = dict(width=0.5, depth=1.0)  # distillation student: 10,802 parameters, 8% of the teacher's
 
 
@@ -50,7 +51,7 @@ def keras_accuracy(model, x, y):
 
 
 def torch_accuracy(model, x, y):
-    from scaledown.training import accuracy, predict_torch
+    from scaledown.foundations.training import accuracy, predict_torch
 
     return accuracy(predict_torch(model, x), y)
 
@@ -69,36 +70,50 @@ def unstructured(base, data, epochs, seed=0, learning_rate=PRUNE_LR):
     import tensorflow_model_optimization as tfmot
     import tf_keras
 
-    from scaledown import pruning
-    from scaledown.quantization.tensorflow import float_tflite, to_tf_keras
+    from scaledown.compress import pruning
+    from scaledown.compress.quantization.tensorflow import float_tflite, to_tf_keras
 
     x, y, xt, yt = data
     rows = []
 
     def row(name, model, seconds):
         tflite = float_tflite(model)
-        rows.append((name, keras_accuracy(model, xt, yt), pruning.model_sparsity(model), len(tflite),
-                     pruning.compressed_size(tflite), seconds))
+        rows.append(
+            (
+                name,
+                keras_accuracy(model, xt, yt),
+                pruning.model_sparsity(model),
+                len(tflite),
+                pruning.compressed_size(tflite),
+                seconds,
+            )
+        )
 
     row("dense baseline", base, 0.0)
     control = _clone(base)  # the same extra training without pruning: is a change pruning's or training's?
-    pruning.prune_during_training(control, x, y, final_sparsity=0.0, epochs=epochs, learning_rate=learning_rate,
-                                  seed=seed, progress=False)
+    pruning.prune_during_training(
+        control, x, y, final_sparsity=0.0, epochs=epochs, learning_rate=learning_rate, seed=seed, progress=False
+    )
     row("dense, fine-tuned alike (control)", control, 0.0)
     start = time.perf_counter()
     ours = _clone(base)
-    pruning.prune_during_training(ours, x, y, final_sparsity=0.8, epochs=epochs, learning_rate=learning_rate,
-                                  seed=seed, progress=False)
+    pruning.prune_during_training(
+        ours, x, y, final_sparsity=0.8, epochs=epochs, learning_rate=learning_rate, seed=seed, progress=False
+    )
     row("scaledown, global, polynomial", ours, time.perf_counter() - start)
 
     start = time.perf_counter()
     keras.utils.set_random_seed(seed)
     steps = epochs * -(-len(x) // 32)
-    schedule = tfmot.sparsity.keras.PolynomialDecay(initial_sparsity=0.0, final_sparsity=0.8, begin_step=0,
-                                                    end_step=int(steps * 2 / 3), frequency=10)
+    schedule = tfmot.sparsity.keras.PolynomialDecay(
+        initial_sparsity=0.0, final_sparsity=0.8, begin_step=0, end_step=int(steps * 2 / 3), frequency=10
+    )
     wrapped = tfmot.sparsity.keras.prune_low_magnitude(to_tf_keras(base), pruning_schedule=schedule)
-    wrapped.compile(optimizer=tf_keras.optimizers.Adam(tf_keras.optimizers.schedules.CosineDecay(learning_rate, steps)),
-                    loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    wrapped.compile(
+        optimizer=tf_keras.optimizers.Adam(tf_keras.optimizers.schedules.CosineDecay(learning_rate, steps)),
+        loss=tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     wrapped.fit(x, y, epochs=epochs, batch_size=32, verbose=0, callbacks=[tfmot.sparsity.keras.UpdatePruningStep()])
     theirs = _clone(base)  # the stripped tf_keras weights, back in the Keras 3 model, to measure alike
     theirs.set_weights(tfmot.sparsity.keras.strip_pruning(wrapped).get_weights())
@@ -108,15 +123,19 @@ def unstructured(base, data, epochs, seed=0, learning_rate=PRUNE_LR):
     print(f"{'method':<36}{'accuracy':>9}{'sparsity':>10}{'.tflite B':>11}{'gzip B':>9}{'time s':>8}")
     for name, accuracy, sparsity, size, gz, seconds in rows:
         print(f"{name:<36}{accuracy:>9.1%}{sparsity:>10.1%}{size:>11,}{gz:>9,}{seconds:>8.0f}")
-    peak = {"dense": pruning.size_report(base)["peak_activation_bytes"],
-            "pruned": pruning.size_report(ours)["peak_activation_bytes"]}
+    peak = {
+        "dense": pruning.size_report(base)["peak_activation_bytes"],
+        "pruned": pruning.size_report(ours)["peak_activation_bytes"],
+    }
     print(f"RAM: peak activations {peak['dense']:,} B dense, {peak['pruned']:,} B pruned (unchanged)")
     return rows, peak
 
 
 def structured(base, data, epochs, framework, ratio=CHANNEL_RATIO):
     """``prune_channels`` then fine-tuning: MACs, parameters, latency and accuracy before and after."""
-    from scaledown import profile, pruning, training
+    from scaledown import profile
+    from scaledown.compress import pruning
+    from scaledown.foundations import training
 
     x, y, xt, yt = data
     input_shape = None if framework == "keras" else (1,) + x.shape[1:]
@@ -141,8 +160,10 @@ def structured(base, data, epochs, framework, ratio=CHANNEL_RATIO):
             latency = pruning.measure_latency(model, x[:64], repeats=50)
         rows.append((name, p.macs, p.parameters, latency, accuracy(model, xt, yt)))
         print(f"{name:<10}{p.macs:>10,}{p.parameters:>9,}{latency:>12.4f}{rows[-1][-1]:>10.1%}")
-    print(f"MACs x{rows[1][1] / rows[0][1]:.2f}, latency x{rows[1][3] / rows[0][3]:.2f}, "
-          f"accuracy {100 * (rows[1][4] - rows[0][4]):+.1f} points")
+    print(
+        f"MACs x{rows[1][1] / rows[0][1]:.2f}, latency x{rows[1][3] / rows[0][3]:.2f}, "
+        f"accuracy {100 * (rows[1][4] - rows[0][4]):+.1f} points"
+    )
     return rows
 
 
@@ -167,7 +188,7 @@ def loss_key(loss, temperature=SOFT_TEMPERATURE):
 
 def _distillation_recipe(loss, framework, temperature=SOFT_TEMPERATURE):
     """(loss object, alpha, temperature) of the soft-target or the hint experiment."""
-    from scaledown.distillation import HintLoss, SoftTargetLoss
+    from scaledown.compress.distillation import HintLoss, SoftTargetLoss
 
     if loss == "soft":
         return SoftTargetLoss(), SOFT_ALPHA, temperature
@@ -182,7 +203,7 @@ def train_teacher_and_student(framework, x, y, epochs, seed, teacher_width=TEACH
     """
     import copy
 
-    from scaledown import models, training
+    from scaledown.foundations import models, training
 
     if framework == "keras":
         import keras
@@ -213,7 +234,7 @@ def distil(teacher, initial, x, y, framework, epochs, seed, distillation_loss, a
     """
     import copy
 
-    from scaledown.distillation import KnowledgeDistillation
+    from scaledown.compress.distillation import KnowledgeDistillation
 
     steps = epochs * -(-len(x) // 32)
     if framework == "keras":
@@ -229,8 +250,9 @@ def distil(teacher, initial, x, y, framework, epochs, seed, distillation_loss, a
         student = copy.deepcopy(initial)
         optimizer = torch.optim.Adam(student.parameters(), lr=3e-3)
         options = {"lr_scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)}
-    kd = KnowledgeDistillation(teacher, student, optimizer, distillation_loss, alpha=alpha, temperature=temperature,
-                               **options)
+    kd = KnowledgeDistillation(
+        teacher, student, optimizer, distillation_loss, alpha=alpha, temperature=temperature, **options
+    )
     kd.fit(x, y, epochs=epochs, seed=seed, progress=False)
     return kd
 
@@ -239,8 +261,15 @@ def _stats(values):
     return {"per_split": [float(v) for v in values], "mean": float(np.mean(values))}
 
 
-def distillation(epochs, framework, splits=(0,), losses=DISTILLATION_LOSSES, teacher_width=TEACHER_WIDTH, limit=None,
-                 temperatures=(SOFT_TEMPERATURE,)):
+def distillation(
+    epochs,
+    framework,
+    splits=(0,),
+    losses=DISTILLATION_LOSSES,
+    teacher_width=TEACHER_WIDTH,
+    limit=None,
+    temperatures=(SOFT_TEMPERATURE,),
+):
     """Teacher MobileNet v1 (``teacher_width``); student ``STUDENT``, trained alone and distilled.
 
     ``"soft"``: Hinton's soft targets (``alpha=0.1``, at each ``T`` of ``temperatures``); ``"hint"``:
@@ -256,7 +285,7 @@ def distillation(epochs, framework, splits=(0,), losses=DISTILLATION_LOSSES, tea
     per-split and mean accuracies of the teacher, the student alone and the distilled student,
     the gap, the share of it recovered, and the splits the distilled student wins and ties.
     """
-    from scaledown import datasets
+    from scaledown.foundations import datasets
 
     if framework == "keras":
         count = lambda m: sum(int(np.prod(w.shape)) for w in m.trainable_weights)  # noqa: E731
@@ -278,10 +307,17 @@ def distillation(epochs, framework, splits=(0,), losses=DISTILLATION_LOSSES, tea
             kd = distil(teacher, initial, x, y, framework, epochs, seed, *_distillation_recipe(loss, framework, t))
             distilled[(loss, t)].append(accuracy(kd.student, xt, yt))
 
-    results = {"epochs": epochs, "splits": list(splits), "training_images": train_sizes, "test_images": test_sizes,
-               "teacher_width": teacher_width, "student_width": STUDENT["width"],
-               "teacher_parameters": count(teacher), "student_parameters": count(alone),
-               "parameter_ratio": count(alone) / count(teacher)}
+    results = {
+        "epochs": epochs,
+        "splits": list(splits),
+        "training_images": train_sizes,
+        "test_images": test_sizes,
+        "teacher_width": teacher_width,
+        "student_width": STUDENT["width"],
+        "teacher_parameters": count(teacher),
+        "student_parameters": count(alone),
+        "parameter_ratio": count(alone) / count(teacher),
+    }
     width = max(7 * len(splits) + 2, 22)
     for loss, t in experiments:
         distillation_loss, alpha, loss_temperature = _distillation_recipe(loss, framework, t)
@@ -289,22 +325,36 @@ def distillation(epochs, framework, splits=(0,), losses=DISTILLATION_LOSSES, tea
         mean = {key: float(np.mean(values)) for key, values in scores.items()}
         gap = mean["teacher"] - mean["alone"]
         recovered = (mean["distilled"] - mean["alone"]) / gap if gap > 0 else float("nan")
-        print(f"\n## Distillation, {distillation_loss} ({framework}, {epochs} epochs each, alpha={alpha}, "
-              f"T={loss_temperature}, splits {list(splits)})")
+        print(
+            f"\n## Distillation, {distillation_loss} ({framework}, {epochs} epochs each, alpha={alpha}, "
+            f"T={loss_temperature}, splits {list(splits)})"
+        )
         print(f"{'model':<26}{'params':>9}{'accuracy (per split)':>{width}}{'mean':>9}")
-        for label, key, model in ((f"teacher (width {teacher_width:g})", "teacher", teacher),
-                                  ("student alone", "alone", alone), ("student distilled", "distilled", alone)):
+        for label, key, model in (
+            (f"teacher (width {teacher_width:g})", "teacher", teacher),
+            ("student alone", "alone", alone),
+            ("student distilled", "distilled", alone),
+        ):
             each = " ".join(f"{v:6.1%}" for v in scores[key])
             print(f"{label:<26}{count(model):>9,}{each:>{width}}{mean[key]:>9.2%}")
         wins = sum(d > a for d, a in zip(scores["distilled"], alones))
         ties = sum(d == a for d, a in zip(scores["distilled"], alones))
-        print(f"student/teacher parameters {count(alone) / count(teacher):.3f}; gap {100 * gap:.2f} points; "
-              f"recovered {recovered:.0%}; distilled beats alone on {wins} of {len(splits)} splits, ties {ties}")
+        print(
+            f"student/teacher parameters {count(alone) / count(teacher):.3f}; gap {100 * gap:.2f} points; "
+            f"recovered {recovered:.0%}; distilled beats alone on {wins} of {len(splits)} splits, ties {ties}"
+        )
         results[loss_key(loss, t)] = {
-            "loss": loss, "alpha": alpha, "temperature": loss_temperature,
+            "loss": loss,
+            "alpha": alpha,
+            "temperature": loss_temperature,
             **{key: _stats(values) for key, values in scores.items()},
-            "gap_points": 100 * gap, "gain_points": 100 * (mean["distilled"] - mean["alone"]),
-            "recovered": recovered, "wins": wins, "ties": ties, "losses": len(splits) - wins - ties}
+            "gap_points": 100 * gap,
+            "gain_points": 100 * (mean["distilled"] - mean["alone"]),
+            "recovered": recovered,
+            "wins": wins,
+            "ties": ties,
+            "losses": len(splits) - wins - ties,
+        }
     return results
 
 
@@ -343,13 +393,19 @@ def _structured_both(nhwc, nchw, epochs, tune):
     import keras
     import torch
 
-    from scaledown import models, training
+    from scaledown.foundations import models, training
 
     keras.utils.set_random_seed(0)
     base = models.baseline("keras")
     training.train_keras(base, nhwc.x_train, nhwc.y_train, epochs=epochs)
-    results = {"ratio": CHANNEL_RATIO, "seed": 0, "training_epochs": epochs, "fine_tuning_epochs": tune,
-               "learning_rate": 1e-3, "keras": _structured_results(structured(base, nhwc, tune, "keras"))}
+    results = {
+        "ratio": CHANNEL_RATIO,
+        "seed": 0,
+        "training_epochs": epochs,
+        "fine_tuning_epochs": tune,
+        "learning_rate": 1e-3,
+        "keras": _structured_results(structured(base, nhwc, tune, "keras")),
+    }
     torch.manual_seed(0)
     base_torch = models.baseline("torch")
     training.train_torch(base_torch, nchw.x_train, nchw.y_train, epochs=epochs, progress=False)
@@ -361,27 +417,40 @@ def _structured_both(nhwc, nchw, epochs, tune):
 
 def _structured_results(rows):
     (_, macs, params, ms, acc), (_, pmacs, pparams, pms, pacc) = rows
-    return {"dense": {"macs": macs, "parameters": params, "latency_ms": ms, "accuracy": acc},
-            "pruned": {"macs": pmacs, "parameters": pparams, "latency_ms": pms, "accuracy": pacc},
-            "macs_ratio": pmacs / macs, "parameters_ratio": pparams / params, "latency_ratio": pms / ms,
-            "accuracy_change_points": 100 * (pacc - acc)}
+    return {
+        "dense": {"macs": macs, "parameters": params, "latency_ms": ms, "accuracy": acc},
+        "pruned": {"macs": pmacs, "parameters": pparams, "latency_ms": pms, "accuracy": pacc},
+        "macs_ratio": pmacs / macs,
+        "parameters_ratio": pparams / params,
+        "latency_ratio": pms / ms,
+        "accuracy_change_points": 100 * (pacc - acc),
+    }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few epochs on a subset (as SCALEDOWN_QUICK=1)")
-    parser.add_argument("--seeds", type=int, default=None, help="seeds for unstructured pruning "
-                        "(full mode 3, quick 1)")
-    parser.add_argument("--splits", type=int, default=None, help="train/test splits for distillation "
-                        "(full mode 5, quick 1)")
-    parser.add_argument("--parts", default="unstructured,structured,distillation",
-                        help="comma-separated subset of unstructured, structured, distillation")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds for unstructured pruning (full mode 3, quick 1)")
+    parser.add_argument(
+        "--splits", type=int, default=None, help="train/test splits for distillation (full mode 5, quick 1)"
+    )
+    parser.add_argument(
+        "--parts",
+        default="unstructured,structured,distillation",
+        help="comma-separated subset of unstructured, structured, distillation",
+    )
     parser.add_argument("--frameworks", default="torch,keras", help="distillation: comma-separated torch, keras")
-    parser.add_argument("--temperatures", default=None,
-                        help="distillation: comma-separated soft-target temperatures (default 4,8 in PyTorch, "
-                             "4 in Keras)")
-    parser.add_argument("--prune-lr", type=float, default=PRUNE_LR,
-                        help=f"learning rate of unstructured pruning's fine-tuning (default {PRUNE_LR:g})")
+    parser.add_argument(
+        "--temperatures",
+        default=None,
+        help="distillation: comma-separated soft-target temperatures (default 4,8 in PyTorch, 4 in Keras)",
+    )
+    parser.add_argument(
+        "--prune-lr",
+        type=float,
+        default=PRUNE_LR,
+        help=f"learning rate of unstructured pruning's fine-tuning (default {PRUNE_LR:g})",
+    )
     import _results
 
     _results.add_option(parser)
@@ -390,7 +459,8 @@ def main():
         os.environ["SCALEDOWN_QUICK"] = "1"
     import keras
 
-    from scaledown import datasets, models, pick, quick_mode, training
+    from scaledown import pick, quick_mode
+    from scaledown.foundations import datasets, models, training
 
     limit, epochs, tune = pick(full=None, quick=300), pick(full=30, quick=2), pick(full=30, quick=1)
     seeds = tuple(range(args.seeds or pick(full=3, quick=1)))
@@ -404,18 +474,28 @@ def main():
     if not parts <= {"unstructured", "structured", "distillation"}:
         parser.error(f"--parts {args.parts!r}: use a comma-separated subset of unstructured, structured, distillation")
     try:
-        temperatures = {framework: tuple(float(t) for t in args.temperatures.split(",")) if args.temperatures
-                        else SOFT_TEMPERATURES[framework] for framework in ("torch", "keras")}
+        temperatures = {
+            framework: tuple(float(t) for t in args.temperatures.split(","))
+            if args.temperatures
+            else SOFT_TEMPERATURES[framework]
+            for framework in ("torch", "keras")
+        }
     except ValueError:
         parser.error(f"--temperatures {args.temperatures!r}: use comma-separated numbers, e.g. 4,8")
-    print(f"compression benchmark on digits — {'quick' if quick_mode() else 'full'} mode: "
-          f"{epochs} training epochs, {tune} fine-tuning epochs, training images: {limit or 'all'}, seeds {list(seeds)}")
+    print(
+        f"compression benchmark on digits — {'quick' if quick_mode() else 'full'} mode: "
+        f"{epochs} training epochs, {tune} fine-tuning epochs, training images: {limit or 'all'}, seeds {list(seeds)}"
+    )
     nhwc, nchw = datasets.load_digits(limit=limit), datasets.load_digits(layout="NCHW", limit=limit)
     start = time.perf_counter()
 
     results, runs = {}, {}
-    names = {"scaledown, global, polynomial": "scaledown", "tfmot, per layer, PolynomialDecay": "tfmot",
-             "dense baseline": "dense", "dense, fine-tuned alike (control)": "control"}
+    names = {
+        "scaledown, global, polynomial": "scaledown",
+        "tfmot, per layer, PolynomialDecay": "tfmot",
+        "dense baseline": "dense",
+        "dense, fine-tuned alike (control)": "control",
+    }
     if "unstructured" in parts:
         part_start = time.perf_counter()
         per_seed, drops, peak = [], {"scaledown": [], "tfmot": [], "control": []}, None
@@ -429,26 +509,43 @@ def main():
             entry = {}
             for name, accuracy, sparsity, size, gz, seconds in rows:
                 key = names[name]
-                entry[key] = {"accuracy": accuracy, "sparsity": sparsity, "tflite_bytes": size, "gzip_bytes": gz,
-                              "seconds": seconds, "drop_points": 100 * (dense - accuracy)}
+                entry[key] = {
+                    "accuracy": accuracy,
+                    "sparsity": sparsity,
+                    "tflite_bytes": size,
+                    "gzip_bytes": gz,
+                    "seconds": seconds,
+                    "drop_points": 100 * (dense - accuracy),
+                }
                 if key != "dense":
                     drops[key].append(100 * (dense - accuracy))
             per_seed.append(entry)
-        print(f"\n## Unstructured pruning to 80%: accuracy lost against the dense model (negative: gained), "
-              f"over seeds {list(seeds)}")
+        print(
+            f"\n## Unstructured pruning to 80%: accuracy lost against the dense model (negative: gained), "
+            f"over seeds {list(seeds)}"
+        )
         for name in ("scaledown, global, polynomial", "tfmot, per layer, PolynomialDecay"):
             values = drops[names[name]]
             each = ", ".join(f"{v:+.2f}" for v in values)
             print(f"{name:<36} mean {np.mean(values):+.2f} points ({each})")
         print(f"{'(control: dense, fine-tuned alike)':<36} mean {np.mean(drops['control']):+.2f} points")
         results["unstructured"] = {
-            "seeds": list(seeds), "training_epochs": epochs, "fine_tuning_epochs": tune,
-            "learning_rate": args.prune_lr, "final_sparsity": 0.8, "per_seed": per_seed,
+            "seeds": list(seeds),
+            "training_epochs": epochs,
+            "fine_tuning_epochs": tune,
+            "learning_rate": args.prune_lr,
+            "final_sparsity": 0.8,
+            "per_seed": per_seed,
             "peak_activation_bytes": peak,
             "drop_points": {key: {"per_seed": values, "mean": float(np.mean(values))} for key, values in drops.items()},
-            "accuracy": {key: {"per_seed": [e[key]["accuracy"] for e in per_seed],
-                               "mean": float(np.mean([e[key]["accuracy"] for e in per_seed]))}
-                         for key in ("dense", "control", "scaledown", "tfmot")}}
+            "accuracy": {
+                key: {
+                    "per_seed": [e[key]["accuracy"] for e in per_seed],
+                    "mean": float(np.mean([e[key]["accuracy"] for e in per_seed])),
+                }
+                for key in ("dense", "control", "scaledown", "tfmot")
+            },
+        }
         runs["unstructured"] = {"command": _command(), "seconds": round(time.perf_counter() - part_start)}
 
     if "structured" in parts:
@@ -459,10 +556,13 @@ def main():
         results["distillation"] = {}
         for framework in args.frameworks.split(","):
             part_start = time.perf_counter()
-            results["distillation"][framework] = distillation(epochs, framework, splits=splits, limit=limit,
-                                                              temperatures=temperatures[framework])
-            runs[f"distillation_{framework}"] = {"command": _command(),
-                                                 "seconds": round(time.perf_counter() - part_start)}
+            results["distillation"][framework] = distillation(
+                epochs, framework, splits=splits, limit=limit, temperatures=temperatures[framework]
+            )
+            runs[f"distillation_{framework}"] = {
+                "command": _command(),
+                "seconds": round(time.perf_counter() - part_start),
+            }
     results["runs"] = runs
     elapsed = time.perf_counter() - start
     print(f"\ntotal {elapsed:.0f} s")

@@ -17,6 +17,7 @@ A full-mode run writes ``benchmarks/results/distillation_settings.json`` (``--re
 elsewhere, also in quick mode), its figures under the framework's name; a run of the other
 framework merges into the same file.
 """
+
 import argparse
 import os
 import sys
@@ -44,8 +45,8 @@ def run(framework, splits, epochs, limit=None, grid=GRID):
     """Validation accuracies ``{"teacher", "alone", (alpha, T), ...}``, one per split."""
     from compression import distil, keras_accuracy, torch_accuracy, train_teacher_and_student  # the same recipe
 
-    from scaledown import datasets
-    from scaledown.distillation import SoftTargetLoss
+    from scaledown.compress.distillation import SoftTargetLoss
+    from scaledown.foundations import datasets
 
     accuracy = keras_accuracy if framework == "keras" else torch_accuracy
     scores = {"teacher": [], "alone": [], **{setting: [] for setting in grid}}
@@ -87,8 +88,10 @@ def main():
 
     splits = tuple(range(args.splits or pick(full=5, quick=1)))
     epochs, limit = pick(full=30, quick=1), pick(full=None, quick=300)
-    print(f"distillation settings on validation images — {'quick' if quick_mode() else 'full'} mode, "
-          f"{args.framework}, {epochs} epochs, splits {list(splits)}")
+    print(
+        f"distillation settings on validation images — {'quick' if quick_mode() else 'full'} mode, "
+        f"{args.framework}, {epochs} epochs, splits {list(splits)}"
+    )
     start = time.perf_counter()
     scores = run(args.framework, splits, epochs, limit)
     mean = {key: float(np.mean(values)) for key, values in scores.items()}
@@ -99,36 +102,57 @@ def main():
         label = key if isinstance(key, str) else f"distilled a={key[0]:g} T={key[1]:g}"
         recovered = (mean[key] - mean["alone"]) / gap if gap > 0 else float("nan")
         each = " ".join(f"{v:6.1%}" for v in values)
-        print(f"{label:<24}{each:>{7 * len(splits) + 2}}{mean[key]:>9.2%}"
-              f"{'' if key in ('teacher', 'alone') else f'{recovered:>11.0%}'}")
+        print(
+            f"{label:<24}{each:>{7 * len(splits) + 2}}{mean[key]:>9.2%}"
+            f"{'' if key in ('teacher', 'alone') else f'{recovered:>11.0%}'}"
+        )
     best = max((key for key in scores if not isinstance(key, str)), key=lambda k: mean[k])
     print(f"best on validation: alpha={best[0]:g}, T={best[1]:g}")
     elapsed = time.perf_counter() - start
     print(f"\ntotal {elapsed:.0f} s")
 
-    sizes = [(int((~validation_split(y, 1000 + seed)).sum()), int(validation_split(y, 1000 + seed).sum()))
-             for seed, y in ((seed, _training_labels(args.framework, seed, limit)) for seed in splits)]
+    sizes = [
+        (int((~validation_split(y, 1000 + seed)).sum()), int(validation_split(y, 1000 + seed).sum()))
+        for seed, y in ((seed, _training_labels(args.framework, seed, limit)) for seed in splits)
+    ]
     results = {
-        "epochs": epochs, "splits": list(splits), "validation_fraction": VALIDATION_FRACTION,
-        "training_images": [t for t, _ in sizes], "validation_images": [v for _, v in sizes],
+        "epochs": epochs,
+        "splits": list(splits),
+        "validation_fraction": VALIDATION_FRACTION,
+        "training_images": [t for t, _ in sizes],
+        "validation_images": [v for _, v in sizes],
         "teacher": {"per_split": scores["teacher"], "mean": mean["teacher"]},
         "alone": {"per_split": scores["alone"], "mean": mean["alone"]},
         "gap_points": 100 * gap,
-        "settings": {setting_key(*key): {"alpha": key[0], "temperature": key[1], "per_split": scores[key],
-                                         "mean": mean[key],
-                                         "recovered": (mean[key] - mean["alone"]) / gap if gap > 0 else float("nan"),
-                                         "wins": sum(d > a for d, a in zip(scores[key], scores["alone"]))}
-                     for key in scores if not isinstance(key, str)},
-        "best": {"alpha": best[0], "temperature": best[1], "key": setting_key(*best), "mean": mean[best],
-                 "recovered": (mean[best] - mean["alone"]) / gap if gap > 0 else float("nan")},
-        "seconds": round(elapsed), "command": " ".join(["python", "benchmarks/distillation_settings.py", *sys.argv[1:]]),
+        "settings": {
+            setting_key(*key): {
+                "alpha": key[0],
+                "temperature": key[1],
+                "per_split": scores[key],
+                "mean": mean[key],
+                "recovered": (mean[key] - mean["alone"]) / gap if gap > 0 else float("nan"),
+                "wins": sum(d > a for d, a in zip(scores[key], scores["alone"])),
+            }
+            for key in scores
+            if not isinstance(key, str)
+        },
+        "best": {
+            "alpha": best[0],
+            "temperature": best[1],
+            "key": setting_key(*best),
+            "mean": mean[best],
+            "recovered": (mean[best] - mean["alone"]) / gap if gap > 0 else float("nan"),
+        },
+        "seconds": round(elapsed),
+        "command": " ".join(["python", "benchmarks/distillation_settings.py", *sys.argv[1:]]),
     }
-    save_merged("distillation_settings", {args.framework: results}, path=args.results, quick=quick_mode(),
-                seconds=elapsed)
+    save_merged(
+        "distillation_settings", {args.framework: results}, path=args.results, quick=quick_mode(), seconds=elapsed
+    )
 
 
 def _training_labels(framework, seed, limit):
-    from scaledown import datasets
+    from scaledown.foundations import datasets
 
     return datasets.load_digits(layout="NHWC" if framework == "keras" else "NCHW", seed=seed, limit=limit).y_train
 

@@ -38,6 +38,7 @@ and the true accuracy per chunk, and where ADWIN (on each confidence) and Page-H
     .venv/bin/python benchmarks/drift.py            # two folds, writes benchmarks/results/drift.json
     SCALEDOWN_QUICK=1 .venv/bin/python benchmarks/drift.py   # one fold, one window in two
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import _results  # noqa: E402
 
 import scaledown  # noqa: E402
-from scaledown import fleet  # noqa: E402
-from scaledown.datasets import IMU_CHANNELS, load_imu_stream  # noqa: E402
+from scaledown.foundations.datasets import IMU_CHANNELS, load_imu_stream  # noqa: E402
+from scaledown.operate import fleet  # noqa: E402
 
 REFERENCE, WINDOW = 3000, 200
 CHANGES = ("step_0.5sd", "step_1sd", "step_2sd", "ramp_2sd", "correlation", "spike", "noise", "stuck")
@@ -97,11 +98,13 @@ def evaluate(reference, stretch, stride):
     naive = fleet.DriftDetector(reference, np.zeros(len(reference), dtype=np.int64), 1, calibrate=False)
     calibrated = fleet.DriftDetector(reference, np.zeros(len(reference), dtype=np.int64), 1)
     pca = fleet.ReconstructionDriftDetector(reference)
-    warmup = [calibrated.check(reference[s:s + WINDOW], none)["score"]
-              for s in range(0, len(reference) - WINDOW + 1, stride)]
+    warmup = [
+        calibrated.check(reference[s : s + WINDOW], none)["score"]
+        for s in range(0, len(reference) - WINDOW + 1, stride)
+    ]
     rows = {name: {"statistic": [], "alarm": []} for name in DETECTORS}
     for s in range(0, len(stretch) - WINDOW + 1, stride):
-        window = stretch[s:s + WINDOW]
+        window = stretch[s : s + WINDOW]
         n, c, p = naive.check(window, none), calibrated.check(window, none), pca.check(window)
         rows["naive"]["statistic"].append(-np.log10(max(min(ch["p"] for ch in n["channels"]), 1e-300)))
         rows["naive"]["alarm"].append(n["inputs_drifted"])
@@ -115,8 +118,12 @@ def evaluate(reference, stretch, stride):
         rows[name]["statistic"] = rows["calibrated"]["statistic"]
         rows[name]["alarm"] = [k in alarms for k in range(len(rows["calibrated"]["statistic"]))]
     pca_limits = pca.calibration(WINDOW)
-    return rows, {"naive": -np.log10(naive.p_threshold), "calibrated": 1.0,
-                  "pca": (pca_limits["lower"], pca_limits["upper"]), "warmup": warmup}
+    return rows, {
+        "naive": -np.log10(naive.p_threshold),
+        "calibrated": 1.0,
+        "pca": (pca_limits["lower"], pca_limits["upper"]),
+        "warmup": warmup,
+    }
 
 
 def folds(readings, quick):
@@ -153,24 +160,36 @@ def run(quick):
     picture = (*evaluate(reference, changed, stride), half)
     table = {}
     for name in DETECTORS:
-        table[name] = {"false_alarms_per_1000": round(1000 * clean_alarms[name] / clean_windows, 1),
-                       "delay_windows": {c: (round(float(np.mean(d)), 1) if d else None)
-                                         for c, d in delays[name].items()},
-                       "misses": misses[name]}
+        table[name] = {
+            "false_alarms_per_1000": round(1000 * clean_alarms[name] / clean_windows, 1),
+            "delay_windows": {c: (round(float(np.mean(d)), 1) if d else None) for c, d in delays[name].items()},
+            "misses": misses[name],
+        }
     a, b = correlated_pair(readings[:REFERENCE])
     first = readings[:REFERENCE]
     lag1 = [float(np.corrcoef(first[:-1, c], first[1:, c])[0, 1]) for c in range(first.shape[1])]
-    ess = fleet.DriftDetector(first, np.zeros(len(first), dtype=np.int64), 1).calibration(WINDOW)["effective_sample_size"]
-    setup = {"lag1_autocorrelation_min": round(min(lag1), 3), "lag1_autocorrelation_max": round(max(lag1), 3),
-             "effective_sample_size_min": round(float(np.min(ess)), 1),
-             "effective_sample_size_max": round(float(np.max(ess)), 1),
-             "readings": len(readings), "reference": REFERENCE, "window": WINDOW, "stride": stride,
-             "folds": len(folds(readings, quick)), "clean_windows": clean_windows,
-             "changed_channel": IMU_CHANNELS[CHANNEL],
-             "correlation_pair": [IMU_CHANNELS[a], IMU_CHANNELS[b]],
-             "correlation_in_reference": round(float(np.corrcoef(readings[:REFERENCE, a], readings[:REFERENCE, b])[0, 1]), 2),
-             "river": importlib.metadata.version("river"),
-             "nannyml": "not run: nannyml 0.13.1 requires python-dateutil<3; the course pins python-dateutil 4.0.0"}
+    ess = fleet.DriftDetector(first, np.zeros(len(first), dtype=np.int64), 1).calibration(WINDOW)[
+        "effective_sample_size"
+    ]
+    setup = {
+        "lag1_autocorrelation_min": round(min(lag1), 3),
+        "lag1_autocorrelation_max": round(max(lag1), 3),
+        "effective_sample_size_min": round(float(np.min(ess)), 1),
+        "effective_sample_size_max": round(float(np.max(ess)), 1),
+        "readings": len(readings),
+        "reference": REFERENCE,
+        "window": WINDOW,
+        "stride": stride,
+        "folds": len(folds(readings, quick)),
+        "clean_windows": clean_windows,
+        "changed_channel": IMU_CHANNELS[CHANNEL],
+        "correlation_pair": [IMU_CHANNELS[a], IMU_CHANNELS[b]],
+        "correlation_in_reference": round(
+            float(np.corrcoef(readings[:REFERENCE, a], readings[:REFERENCE, b])[0, 1]), 2
+        ),
+        "river": importlib.metadata.version("river"),
+        "nannyml": "not run: nannyml 0.13.1 requires python-dateutil<3; the course pins python-dateutil 4.0.0",
+    }
     return {"setup": setup, "detectors": table}, picture
 
 
@@ -200,14 +219,20 @@ def run_cbpe(quick):
     adwin = fleet.detect_changes(confidence, "adwin")
     per_window = confidence[: len(confidence) // 100 * 100].reshape(-1, 100).mean(axis=1)
     page_hinkley = fleet.detect_changes(per_window, "page_hinkley", min_instances=10, threshold=0.5, mode="down")
-    return {"chunk": chunk, "kind": [k for _, _, k in chunks],
-            "estimated_accuracy": [round(v, 3) for v in estimated], "true_accuracy": [round(v, 3) for v in true],
-            "largest_error_covariate": round(max(abs(e - t) for e, t, (_, _, k) in zip(estimated, true, chunks)
-                                                 if k == "covariate"), 3),
-            "largest_error_concept": round(max(abs(e - t) for e, t, (_, _, k) in zip(estimated, true, chunks)
-                                               if k == "concept"), 3),
-            "adwin_first_alarm_chunk": (adwin[0] // chunk) if adwin else None,
-            "page_hinkley_first_alarm_chunk": (page_hinkley[0] * 100 // chunk) if page_hinkley else None}
+    return {
+        "chunk": chunk,
+        "kind": [k for _, _, k in chunks],
+        "estimated_accuracy": [round(v, 3) for v in estimated],
+        "true_accuracy": [round(v, 3) for v in true],
+        "largest_error_covariate": round(
+            max(abs(e - t) for e, t, (_, _, k) in zip(estimated, true, chunks) if k == "covariate"), 3
+        ),
+        "largest_error_concept": round(
+            max(abs(e - t) for e, t, (_, _, k) in zip(estimated, true, chunks) if k == "concept"), 3
+        ),
+        "adwin_first_alarm_chunk": (adwin[0] // chunk) if adwin else None,
+        "page_hinkley_first_alarm_chunk": (page_hinkley[0] * 100 // chunk) if page_hinkley else None,
+    }
 
 
 def plot_cbpe(cbpe, path):
@@ -257,11 +282,13 @@ def plot(picture, stride, path):
 
     rows, limits, change = picture
     fig, axes = plt.subplots(3, 1, figsize=(8, 6.5), sharex=True)
-    ends = np.arange(len(rows["calibrated"]["statistic"])) * stride + WINDOW      # window end, in readings
-    t = (ends - change) / 256.0                                                  # seconds after the change
-    panels = [("naive", "textbook: −log10 min p\n(alarm also needs PSI > 0.25)", limits["naive"]),
-              ("calibrated", "calibrated: max D / threshold", limits["calibrated"]),
-              ("pca", "PCA: mean reconstruction error", limits["pca"][1])]
+    ends = np.arange(len(rows["calibrated"]["statistic"])) * stride + WINDOW  # window end, in readings
+    t = (ends - change) / 256.0  # seconds after the change
+    panels = [
+        ("naive", "textbook: −log10 min p\n(alarm also needs PSI > 0.25)", limits["naive"]),
+        ("calibrated", "calibrated: max D / threshold", limits["calibrated"]),
+        ("pca", "PCA: mean reconstruction error", limits["pca"][1]),
+    ]
     for ax, (name, label, threshold) in zip(axes, panels):
         ax.plot(t, rows[name]["statistic"], ".-", lw=1, label="statistic per window")
         ax.axhline(threshold, color="tab:red", ls="--", lw=1, label="threshold")
@@ -276,8 +303,9 @@ def plot(picture, stride, path):
     axes[0].legend(fontsize=7, loc="upper left", ncol=2)
     axes[1].legend(fontsize=7, loc="upper left", ncol=3, handles=axes[1].get_legend_handles_labels()[0][-2:])
     axes[-1].set_xlabel("seconds from the change to the window's end (256 readings a second)")
-    fig.suptitle(f"x-IMU stream after a 3,000-reading reference: windows of {WINDOW} readings, one every {stride}",
-                 fontsize=9)
+    fig.suptitle(
+        f"x-IMU stream after a 3,000-reading reference: windows of {WINDOW} readings, one every {stride}", fontsize=9
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -296,9 +324,11 @@ def main(argv=None):
     results["cbpe"] = run_cbpe(quick)
     print_table(results)
     cbpe = results["cbpe"]
-    print(f"CBPE: largest |estimate - true accuracy| {cbpe['largest_error_covariate']} through the covariate shift, "
-          f"{cbpe['largest_error_concept']} after the labels flip")
-    if not quick or args.results:   # quick mode draws the figure only beside an explicit --results file
+    print(
+        f"CBPE: largest |estimate - true accuracy| {cbpe['largest_error_covariate']} through the covariate shift, "
+        f"{cbpe['largest_error_concept']} after the labels flip"
+    )
+    if not quick or args.results:  # quick mode draws the figure only beside an explicit --results file
         figure = _results.RESULTS / "drift.png" if not args.results else pathlib.Path(args.results).with_suffix(".png")
         plot(picture, results["setup"]["stride"], figure)
         plot_cbpe(results["cbpe"], figure.with_name(figure.stem + "_cbpe.png"))

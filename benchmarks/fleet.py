@@ -8,15 +8,16 @@ Four gateways of 50 devices each; every device sends one telemetry message per s
 it was sent: the script prints the counts and exits 1 if any was lost. A full-mode run
 writes ``benchmarks/results/fleet.json``, which chapter 7 quotes.
 """
+
 import argparse
 import json
 import sys
 import time
 
-import scaledown
-from scaledown import fleet
-
 import _results
+
+import scaledown
+from scaledown.operate import fleet
 
 
 def main(argv=None) -> int:
@@ -51,13 +52,22 @@ def main(argv=None) -> int:
         time.sleep(0.1)
     drain_s = time.monotonic() - start - streamed_s
     stored = sum(g.stored for g in gateways)
-    result = {"broker": "external " + url if args.url else "embedded amqtt", "devices": len(devices.devices),
-              "gateways": len(gateways), "qos": 1, "seconds": round(streamed_s, 1), "connect_s": round(connect_s, 2),
-              "sent": expected, "stored": stored, "lost": expected - stored,
-              "duplicates": sum(g.duplicates for g in gateways),
-              "malformed": sum(sum(g.malformed.values()) for g in gateways),
-              "messages_per_s": round(expected / streamed_s, 1), "drain_after_s": round(drain_s, 2),
-              "alerts": sum(len(g.alerts) for g in gateways)}
+    result = {
+        "broker": "external " + url if args.url else "embedded amqtt",
+        "devices": len(devices.devices),
+        "gateways": len(gateways),
+        "qos": 1,
+        "seconds": round(streamed_s, 1),
+        "connect_s": round(connect_s, 2),
+        "sent": expected,
+        "stored": stored,
+        "lost": expected - stored,
+        "duplicates": sum(g.duplicates for g in gateways),
+        "malformed": sum(sum(g.malformed.values()) for g in gateways),
+        "messages_per_s": round(expected / streamed_s, 1),
+        "drain_after_s": round(drain_s, 2),
+        "alerts": sum(len(g.alerts) for g in gateways),
+    }
     devices.close()
     for g in gateways:
         g.stop()

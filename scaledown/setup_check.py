@@ -4,6 +4,7 @@
 pins, ❌ missing or broken) and says exactly what to do about each ❌. The setup-check
 notebook and ``scaledown doctor`` call it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -18,14 +19,35 @@ from scaledown.labs import course_root
 
 # Distribution name -> module to import, where they differ.
 _IMPORT_NAMES = {
-    "tensorflow-cpu": "tensorflow", "tf-keras": "tf_keras", "tensorflow-model-optimization": "tensorflow_model_optimization",
-    "ai-edge-litert": "ai_edge_litert", "tflite-micro": "tflite_micro", "scikit-learn": "sklearn",
-    "paho-mqtt": "paho.mqtt", "jupyter-book": "jupyter_book", "ipykernel": "ipykernel", "pytest-xdist": "xdist",
+    "tensorflow-cpu": "tensorflow",
+    "tf-keras": "tf_keras",
+    "tensorflow-model-optimization": "tensorflow_model_optimization",
+    "ai-edge-litert": "ai_edge_litert",
+    "tflite-micro": "tflite_micro",
+    "scikit-learn": "sklearn",
+    "pyelftools": "elftools",
+    "paho-mqtt": "paho.mqtt",
+    "jupyter-book": "jupyter_book",
+    "ipykernel": "ipykernel",
+    "pytest-xdist": "xdist",
     "import-linter": "importlinter",
 }
 # Needed by the notebooks themselves; the rest (book, tests, lab server) only for `make` targets.
-_ESSENTIAL = {"numpy", "scipy", "scikit-learn", "matplotlib", "tqdm", "tensorflow-cpu", "keras", "torch",
-              "ai-edge-litert", "tflite-micro", "onnx", "onnxruntime", "ipywidgets"}
+_ESSENTIAL = {
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "matplotlib",
+    "tqdm",
+    "tensorflow-cpu",
+    "keras",
+    "torch",
+    "ai-edge-litert",
+    "tflite-micro",
+    "onnx",
+    "onnxruntime",
+    "ipywidgets",
+}
 
 
 @dataclass
@@ -80,7 +102,9 @@ def check_packages(pins: dict | None = None, essential=None) -> list:
         try:
             importlib.import_module(_IMPORT_NAMES.get(name, name.replace("-", "_")))
         except Exception as exc:  # noqa: BLE001 - any import failure is the finding
-            findings.append(Finding("fail", name, f"installed ({installed}) but `import` fails: {type(exc).__name__}: {exc}"))
+            findings.append(
+                Finding("fail", name, f"installed ({installed}) but `import` fails: {type(exc).__name__}: {exc}")
+            )
             continue
         if installed.split("+")[0] != wanted.split("+")[0]:
             findings.append(Finding("warn", name, f"{installed} installed, the course pins {wanted}"))
@@ -103,20 +127,23 @@ def check_kernel() -> Finding:
     venv = course_root() / ".venv"
     if sys.prefix.startswith(str(venv)):
         return Finding("ok", "kernel", f"the course's environment ({sys.executable})")
-    return Finding("warn", "kernel", f"{sys.executable} is not the course's .venv: in JupyterLab pick the "
-                   "kernel 'Python 3 (scaledown)'")
+    return Finding(
+        "warn",
+        "kernel",
+        f"{sys.executable} is not the course's .venv: in JupyterLab pick the kernel 'Python 3 (scaledown)'",
+    )
 
 
 def check_end_to_end() -> Finding:
     """Train a tiny Keras model, quantize it to int8 and run it in LiteRT and TensorFlow Lite Micro."""
     try:
-        import numpy as np
         import keras
+        import numpy as np
         import tensorflow as tf
         from ai_edge_litert.interpreter import Interpreter
         from tflite_micro.python.tflite_micro import runtime
 
-        from scaledown.datasets import load_sine
+        from scaledown.foundations.datasets import load_sine
 
         x, y, _, _ = load_sine(n_samples=200)
         keras.utils.set_random_seed(0)
@@ -125,7 +152,7 @@ def check_end_to_end() -> Finding:
         model.fit(x, y, epochs=1, verbose=0)
         converter = tf.lite.TFLiteConverter.from_keras_model(model)
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: ([x[i:i + 1]] for i in range(50))
+        converter.representative_dataset = lambda: ([x[i : i + 1]] for i in range(50))
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = converter.inference_output_type = tf.int8
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -144,7 +171,9 @@ def check_end_to_end() -> Finding:
         micro.invoke()
         if not np.array_equal(litert.get_tensor(out["index"]), micro.get_output(0)):
             return Finding("fail", "train → int8 → run", "LiteRT and TFLite Micro disagree")
-        return Finding("ok", "train → int8 → run", f"{len(flatbuffer):,}-byte int8 model, LiteRT and TFLite Micro agree")
+        return Finding(
+            "ok", "train → int8 → run", f"{len(flatbuffer):,}-byte int8 model, LiteRT and TFLite Micro agree"
+        )
     except Exception as exc:  # noqa: BLE001 - the learner needs the reason, not a traceback
         return Finding("fail", "train → int8 → run", f"{type(exc).__name__}: {exc}")
 
@@ -157,6 +186,9 @@ def run_all(end_to_end: bool = True) -> list:
     for finding in findings:
         print(finding)
     failed = [f for f in findings if f.status == "fail"]
-    print("\nAll set: your installation runs the course." if not failed else
-          f"\n{len(failed)} problem(s): " + "; ".join(f"{f.what} ({f.detail})" for f in failed))
+    print(
+        "\nAll set: your installation runs the course."
+        if not failed
+        else f"\n{len(failed)} problem(s): " + "; ".join(f"{f.what} ({f.detail})" for f in failed)
+    )
     return findings

@@ -18,6 +18,7 @@ DevTools protocol emulates an offline connection. Chromium is driven over
 ``--remote-debugging-pipe`` (the DevTools protocol on file descriptors 3 and 4), so
 this needs the standard library only. Exit status 0 when every page passes.
 """
+
 import argparse
 import base64
 import fcntl
@@ -35,8 +36,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_HTML = ROOT / "_build" / "book" / "_build" / "html"
 DEFAULT_PAGES = ["book/0*.html", "notebooks/*.html"]
 REMOTE_ALLOWED = ("https://colab.research.google.com/assets/colab-badge.svg",)
-INSTALL_HINT = ("needs Chromium: install it with `apt-get install chromium` "
-                "(or pass --chromium /path/to/chrome).")
+INSTALL_HINT = "needs Chromium: install it with `apt-get install chromium` (or pass --chromium /path/to/chrome)."
 
 # Runs in the page once it has loaded: waits for MathJax 2 to finish, then reports.
 CHECK_JS = r"""
@@ -99,14 +99,32 @@ class Chromium:
             os.dup2(child_w, 4)
 
         self.proc = subprocess.Popen(
-            [binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--no-default-browser-check", "--disable-extensions", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--mute-audio",
-             "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
-             f"--window-size={window[0]},{window[1]}", f"--user-data-dir={self.profile}",
-             "--remote-debugging-pipe", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            close_fds=False, preexec_fn=pipes_on_3_and_4)
+            [
+                binary,
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--disable-extensions",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--hide-scrollbars",
+                "--mute-audio",
+                "--proxy-server=127.0.0.1:9",
+                "--proxy-bypass-list=<-loopback>",
+                f"--window-size={window[0]},{window[1]}",
+                f"--user-data-dir={self.profile}",
+                "--remote-debugging-pipe",
+                "about:blank",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            close_fds=False,
+            preexec_fn=pipes_on_3_and_4,
+        )
         os.close(child_r)
         os.close(child_w)
         self._buffer, self._next_id, self.events, self.session = b"", 0, [], None
@@ -149,25 +167,34 @@ class Chromium:
     def open_tab(self):
         targets = self.send("Target.getTargets", session=False)["targetInfos"]
         page = next(t for t in targets if t["type"] == "page")
-        self.session = self.send("Target.attachToTarget", {"targetId": page["targetId"], "flatten": True},
-                                 session=False)["sessionId"]
+        self.session = self.send(
+            "Target.attachToTarget", {"targetId": page["targetId"], "flatten": True}, session=False
+        )["sessionId"]
         self.send("Page.enable")
         self.send("Network.enable")
-        self.send("Network.emulateNetworkConditions",
-                  {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+        self.send(
+            "Network.emulateNetworkConditions",
+            {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+        )
 
     def visit(self, url: str, timeout: float = 60) -> tuple:
         """Load ``url``, run the checks; return (report, remote URLs the page asked for)."""
         self.events.clear()
         self.send("Page.navigate", {"url": url})
         self.wait_event("Page.loadEventFired", timeout)
-        result = self.send("Runtime.evaluate", {"expression": CHECK_JS, "awaitPromise": True,
-                                                "returnByValue": True}, timeout=timeout)
+        result = self.send(
+            "Runtime.evaluate", {"expression": CHECK_JS, "awaitPromise": True, "returnByValue": True}, timeout=timeout
+        )
         if "exceptionDetails" in result:
             raise RuntimeError(result["exceptionDetails"].get("exception", {}).get("description", result))
-        remote = sorted({e["params"]["request"]["url"] for e in self.events
-                         if e.get("method") == "Network.requestWillBeSent"
-                         and e["params"]["request"]["url"].startswith(("http:", "https:"))})
+        remote = sorted(
+            {
+                e["params"]["request"]["url"]
+                for e in self.events
+                if e.get("method") == "Network.requestWillBeSent"
+                and e["params"]["request"]["url"].startswith(("http:", "https:"))
+            }
+        )
         return result["result"]["value"], remote
 
     def screenshot(self, path: pathlib.Path):
@@ -211,12 +238,18 @@ def problems_of(report: dict, remote: list) -> list:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("html", nargs="?", type=pathlib.Path, default=DEFAULT_HTML,
-                        help="the built HTML book (default: %(default)s)")
+    parser.add_argument(
+        "html", nargs="?", type=pathlib.Path, default=DEFAULT_HTML, help="the built HTML book (default: %(default)s)"
+    )
     parser.add_argument("--pages", nargs="+", default=DEFAULT_PAGES, help="globs under HTML (default: %(default)s)")
     parser.add_argument("--screenshot", metavar="PAGE=FILE", help="also save a screenshot of PAGE to FILE (png)")
-    parser.add_argument("--chromium", default=os.environ.get("CHROMIUM") or shutil.which("chromium")
-                        or shutil.which("chromium-browser") or shutil.which("google-chrome"))
+    parser.add_argument(
+        "--chromium",
+        default=os.environ.get("CHROMIUM")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or shutil.which("google-chrome"),
+    )
     args = parser.parse_args(argv)
 
     if not args.chromium or not shutil.which(args.chromium):
@@ -230,7 +263,7 @@ def main(argv=None) -> int:
     if not pages:
         print(f"book-check: no page matches {args.pages} in {html}", file=sys.stderr)
         return 2
-    shot_page, shot_file = (args.screenshot.split("=", 1) if args.screenshot else (None, None))
+    shot_page, shot_file = args.screenshot.split("=", 1) if args.screenshot else (None, None)
 
     browser = Chromium(args.chromium)
     failed = 0
@@ -248,21 +281,26 @@ def main(argv=None) -> int:
             mark = "FAIL" if problems else "ok  "
             if report:
                 shown = report["images"] - len(report["broken"])
-                summary = (f"{report['typeset']}/{report['sources']} formulas typeset, "
-                           f"{shown}/{report['images']} images shown")
+                summary = (
+                    f"{report['typeset']}/{report['sources']} formulas typeset, {shown}/{report['images']} images shown"
+                )
                 if len(report["broken"]) and not [s for s in report["broken"] if s not in REMOTE_ALLOWED]:
                     summary += " (the rest: Colab badges, remote)"
             else:
                 summary = ""
-            print(f"{mark} {name:<{width}}  {summary}" + ("" if not problems else "  -- " + "; ".join(problems)),
-                  flush=True)
+            print(
+                f"{mark} {name:<{width}}  {summary}" + ("" if not problems else "  -- " + "; ".join(problems)),
+                flush=True,
+            )
             if shot_page == name and report:
                 browser.screenshot(pathlib.Path(shot_file))
                 print(f"     screenshot of {name}: {shot_file}")
     finally:
         browser.close()
-    print(f"book-check: {len(pages) - failed} of {len(pages)} pages render offline"
-          + ("" if not failed else f"; {failed} do not"))
+    print(
+        f"book-check: {len(pages) - failed} of {len(pages)} pages render offline"
+        + ("" if not failed else f"; {failed} do not")
+    )
     return 1 if failed else 0
 
 

@@ -3,6 +3,7 @@
 The figures themselves come from full-mode runs (``python benchmarks/NAME.py``); quick mode
 trains on a few hundred images for an epoch or two, so only the paths are checked here.
 """
+
 import json
 import os
 import re
@@ -16,15 +17,31 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 RUNS = {
     "quantization": ([], ["tflite", "onnxruntime", "openvino"]),
-    "compression": ([], ["## Unstructured pruning to 80%", "## Structured pruning", "## Distillation, SoftTargetLoss()",
-                         "## Distillation, HintLoss(", "recovered"]),
+    "compression": (
+        [],
+        [
+            "## Unstructured pruning to 80%",
+            "## Structured pruning",
+            "## Distillation, SoftTargetLoss()",
+            "## Distillation, HintLoss(",
+            "recovered",
+        ],
+    ),
     "distillation_settings": ([], ["## Validation accuracy", "best on validation"]),
     "nas": ([], ["found - baseline"]),
     "deployment": ([], ["quick mode: True"]),
     "drift": ([], ["quick mode: True", "| calibrated |"]),
     "fleet": (["--devices", "8", "--gateways", "2", "--seconds", "3"], []),
-    "reliability": ([], ["0 accepted, 0 crashed, 0 lost the old model", "| power cuts", " 0 bricked",
-                         "| telemetry fuzzing", " 0 crashed, "]),
+    "reliability": (
+        [],
+        [
+            "0 accepted, 0 crashed, 0 lost the old model",
+            "| power cuts",
+            " 0 bricked",
+            "| telemetry fuzzing",
+            " 0 crashed, ",
+        ],
+    ),
 }
 
 
@@ -45,8 +62,13 @@ def run_in_quick_mode(name, tmp_path):
     written, quoted = tmp_path / f"{name}.json", results_the_book_quotes(name)
     if quoted:
         arguments = [*arguments, "--results", str(written)]
-    result = subprocess.run([sys.executable, str(BENCHMARKS / f"{name}.py"), *arguments],
-                            env=env, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / f"{name}.py"), *arguments],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, f"benchmarks/{name}.py failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     for text in expected:
         assert text in result.stdout, f"benchmarks/{name}.py printed no {text!r}:\n{result.stdout[-3000:]}"
@@ -99,12 +121,20 @@ def test_every_benchmark_is_run():
     assert sorted(p.stem for p in BENCHMARKS.glob("[!_]*.py")) == sorted(RUNS)
 
 
-@pytest.mark.parametrize("name, arguments, message", [
-    ("compression", ["--splits", "0"], "--splits 0: use a positive number"),
-    ("compression", ["--frameworks", "jax"], "--frameworks 'jax': use a comma-separated subset of torch, keras"),
-    ("distillation_settings", ["--splits", "-1"], "--splits -1: use a positive number"),
-])
+@pytest.mark.parametrize(
+    "name, arguments, message",
+    [
+        ("compression", ["--splits", "0"], "--splits 0: use a positive number"),
+        ("compression", ["--frameworks", "jax"], "--frameworks 'jax': use a comma-separated subset of torch, keras"),
+        ("distillation_settings", ["--splits", "-1"], "--splits -1: use a positive number"),
+    ],
+)
 def test_benchmark_refuses_bad_options_in_one_sentence(name, arguments, message):
-    result = subprocess.run([sys.executable, str(BENCHMARKS / f"{name}.py"), *arguments], capture_output=True,
-                            text=True, timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / f"{name}.py"), *arguments],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+    )
     assert result.returncode == 2 and message in result.stderr, result.stderr[-2000:]

@@ -15,6 +15,7 @@ HTML page it wrote:
 ``make book-check`` (tests/browser_check.py) goes one step further and opens the
 chapters in a headless browser with the network off.
 """
+
 import pathlib
 import re
 import shutil
@@ -113,12 +114,18 @@ def html_dir(tmp_path_factory) -> pathlib.Path:
     out = tmp_path_factory.mktemp("book")
     proc = subprocess.run(
         [_jupyter_book(), "build", ".", "--warningiserror", "--keep-going", "--path-output", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     log = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)
     if proc.returncode != 0:
         warnings = [line for line in log.splitlines() if "WARNING" in line or "ERROR" in line]
-        pytest.fail("the book does not build cleanly (make book):\n" + "\n".join(warnings or log.splitlines()[-40:]),
-                    pytrace=False)
+        pytest.fail(
+            "the book does not build cleanly (make book):\n" + "\n".join(warnings or log.splitlines()[-40:]),
+            pytrace=False,
+        )
     html = out / "_build" / "html"
     assert (html / "index.html").is_file(), f"no index.html in {html}"
     return html
@@ -127,8 +134,10 @@ def html_dir(tmp_path_factory) -> pathlib.Path:
 @pytest.fixture(scope="session")
 def pages(html_dir) -> dict:
     """Every HTML page of the build, parsed: {path relative to the build: Page}."""
-    return {p.relative_to(html_dir).as_posix(): Page(p.read_text(encoding="utf-8"))
-            for p in sorted(html_dir.rglob("*.html"))}
+    return {
+        p.relative_to(html_dir).as_posix(): Page(p.read_text(encoding="utf-8"))
+        for p in sorted(html_dir.rglob("*.html"))
+    }
 
 
 def _local_target(html_dir: pathlib.Path, page: str, url: str):
@@ -196,12 +205,17 @@ def test_every_chapter_shows_two_figures_with_alt_text(pages):
     for page in chapters:
         images = pages[page].main_images
         # Without :alt:, docutils writes the image's own path as its alt text: that describes nothing.
-        without_alt = [src for src, alt in images
-                       if not alt.strip() or alt.strip() == src.strip() or alt.strip().lower().endswith(IMAGE_SUFFIXES)]
+        without_alt = [
+            src
+            for src, alt in images
+            if not alt.strip() or alt.strip() == src.strip() or alt.strip().lower().endswith(IMAGE_SUFFIXES)
+        ]
         if without_alt:
             problems.append(f"{page}: image(s) without alt text: {without_alt}")
         if len(images) - len(without_alt) < 2:
-            problems.append(f"{page}: {len(images) - len(without_alt)} figure(s) with alt text; a chapter needs at least 2")
+            problems.append(
+                f"{page}: {len(images) - len(without_alt)} figure(s) with alt text; a chapter needs at least 2"
+            )
     assert not problems, "\n".join(problems)
 
 
@@ -227,7 +241,12 @@ def test_every_internal_link_resolves(html_dir, pages):
                 target_page = page
             checked += 1
             anchor = unquote(parts.fragment)
-            if anchor and target_page.endswith(".html") and target_page in pages and anchor not in pages[target_page].ids:
+            if (
+                anchor
+                and target_page.endswith(".html")
+                and target_page in pages
+                and anchor not in pages[target_page].ids
+            ):
                 problems.append(f"{page}: link to a missing anchor: {href}")
     assert checked > 1000, f"only {checked} internal links found: is the parser reading the pages?"
     assert not problems, f"{len(problems)} broken link(s):\n" + "\n".join(problems)
@@ -239,7 +258,7 @@ def test_no_role_or_directive_is_left_as_source(pages):
     for page, parsed in pages.items():
         text = parsed.prose
         for m in UNRENDERED.finditer(text):
-            context = " ".join(text[max(0, m.start() - 50):m.end() + 50].split())
+            context = " ".join(text[max(0, m.start() - 50) : m.end() + 50].split())
             problems.append(f"{page}: {m.group(0)!r} in “…{context}…”")
     assert not problems, f"{len(problems)} unrendered role(s)/directive(s):\n" + "\n".join(problems)
 
@@ -255,8 +274,12 @@ def test_formulas_use_the_mathjax_in_the_build(html_dir, pages):
                 problems.append(f"{page}: MathJax from a CDN: {src}")
         if parsed.has_math:
             with_math += 1
-            local = [s for s in sources if (t := _local_target(html_dir, page, s)) is not None
-                     and t.resolve() == (html_dir / LOCAL_MATHJAX).resolve()]
+            local = [
+                s
+                for s in sources
+                if (t := _local_target(html_dir, page, s)) is not None
+                and t.resolve() == (html_dir / LOCAL_MATHJAX).resolve()
+            ]
             if not local:
                 problems.append(f"{page}: has formulas but does not load {LOCAL_MATHJAX}")
     assert with_math >= 5, f"only {with_math} pages with formulas: is the parser reading the pages?"

@@ -16,6 +16,7 @@ Anything else fails this test with the chapter, line and sentence, so a number c
 hand from a run cannot drift from it. Code, formulas, roles and link targets are not prose
 and are skipped.
 """
+
 import pathlib
 import re
 
@@ -28,12 +29,22 @@ CHAPTERS = sorted(BOOK.glob("0*.md"))
 CONSTANTS = BOOK / "constants"  # *.yml, each {chapter file name: [{value, source, why}, ...]}
 BIB_KEYS = set(re.findall(r"@\w+\{([^,\s]+),", (BOOK / "references.bib").read_text()))
 
-UNITS = (r"%|×|x\b|\s?(?:ms|µs|us|ns|s|min|h|dB|kB|KB|KiB|MB|MiB|GB|GiB|B|bytes?|bits?|MHz|GHz|kHz|Hz|"
-         r"mW|µW|W|mA|µA|mAh|mJ|µJ|nJ|J|V|kbps|Mbps|bps|km|m|MACs?|parameters?|epochs?)\b")
+UNITS = (
+    r"%|×|x\b|\s?(?:ms|µs|us|ns|s|min|h|dB|kB|KB|KiB|MB|MiB|GB|GiB|B|bytes?|bits?|MHz|GHz|kHz|Hz|"
+    r"mW|µW|W|mA|µA|mAh|mJ|µJ|nJ|J|V|kbps|Mbps|bps|km|m|MACs?|parameters?|epochs?)\b"
+)
 NUMBER = re.compile(r"(?<![\w.\-/^_])(\d[\d,]*(?:\.\d+)?)(" + UNITS + r")?(?![\w\-]|\.\d)")
 
 FENCE = re.compile(r"^(`{3,}|~{3,}|:{3,})\s*(\{[\w:-]+\})?\s*(\S*)")
-NOT_PROSE_DIRECTIVES = {"{code-cell}", "{code-block}", "{code}", "{math}", "{raw}", "{literalinclude}", "{bibliography}"}
+NOT_PROSE_DIRECTIVES = {
+    "{code-cell}",
+    "{code-block}",
+    "{code}",
+    "{math}",
+    "{raw}",
+    "{literalinclude}",
+    "{bibliography}",
+}
 ROLE = re.compile(r"\{[\w:.+-]+\}`[^`]*`")
 
 
@@ -73,11 +84,11 @@ def prose_lines(path: pathlib.Path):
         if re.match(r"^\(.*\)=\s*$", stripped):  # a label
             continue
         text = ROLE.sub(" ", line)
-        text = re.sub(r"`[^`]*`", " ", text)                   # inline code
-        text = re.sub(r"\$[^$]+\$", " ", text)                 # inline math
-        text = re.sub(r"\]\([^)]*\)", "]", text)               # link targets
-        text = re.sub(r"<[^>]+>", " ", text)                   # HTML tags
-        text = re.sub(r"^\s*(#+\s*)?(\d+\.)+\s", " ", text)      # "1. " list items, "## 2. " headings
+        text = re.sub(r"`[^`]*`", " ", text)  # inline code
+        text = re.sub(r"\$[^$]+\$", " ", text)  # inline math
+        text = re.sub(r"\]\([^)]*\)", "]", text)  # link targets
+        text = re.sub(r"<[^>]+>", " ", text)  # HTML tags
+        text = re.sub(r"^\s*(#+\s*)?(\d+\.)+\s", " ", text)  # "1. " list items, "## 2. " headings
         text = re.sub(r"^\s*#+\s*Chapter\s+\d+", " ", text)
         yield number, text
 
@@ -122,15 +133,22 @@ def unsourced_numbers(path: pathlib.Path, allowed: set) -> list:
 NOT_YET_GLUED = {"03_pruning.md", "04_distillation.md"}
 
 
-@pytest.mark.parametrize("chapter", [pytest.param(p, marks=pytest.mark.xfail(
-    p.name in NOT_YET_GLUED, reason="numbers not yet glued", strict=True)) for p in CHAPTERS], ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "chapter",
+    [
+        pytest.param(p, marks=pytest.mark.xfail(p.name in NOT_YET_GLUED, reason="numbers not yet glued", strict=True))
+        for p in CHAPTERS
+    ],
+    ids=lambda p: p.stem,
+)
 def test_chapter_quotes_no_unglued_measured_number(chapter):
     allowed = {str(entry["value"]) for entry in load_constants().get(chapter.name, [])}
     found = unsourced_numbers(chapter, allowed)
     assert not found, (
         f"{len(found)} number(s) typed by hand in {chapter.name}: glue each from the run that measured it "
         "({glue:text}`../notebooks/NB.ipynb::key:FORMAT` or {result}`benchmark:key:FORMAT`), or list it in "
-        "book/constants/*.yml with its source:\n" + "\n".join(found))
+        "book/constants/*.yml with its source:\n" + "\n".join(found)
+    )
 
 
 def test_every_listed_constant_has_a_source_and_is_used():
@@ -148,10 +166,13 @@ def test_every_listed_constant_has_a_source_and_is_used():
                 continue
             file = ROOT / source
             if not file.is_file():
-                problems.append(f"{chapter}: {value!r} cites {source!r}, neither a key of book/references.bib, "
-                                "'definition', nor a file of the repository")
-            elif re.sub(r"[^\d.]", "", value.split()[0]).rstrip(".") not in re.sub(r"(?<=\d)[,_](?=\d)", "",
-                                                                                  file.read_text()):
+                problems.append(
+                    f"{chapter}: {value!r} cites {source!r}, neither a key of book/references.bib, "
+                    "'definition', nor a file of the repository"
+                )
+            elif re.sub(r"[^\d.]", "", value.split()[0]).rstrip(".") not in re.sub(
+                r"(?<=\d)[,_](?=\d)", "", file.read_text()
+            ):
                 problems.append(f"{chapter}: {value!r} is said to be a setting in {source}, which does not contain it")
     assert not problems, "\n".join(problems)
 
@@ -159,7 +180,9 @@ def test_every_listed_constant_has_a_source_and_is_used():
 def test_the_checker_sees_a_typed_number(tmp_path):
     # the rule itself: a measured-looking number in prose is caught; code, roles and math are not prose
     sample = tmp_path / "probe.md"
-    sample.write_text("The median SQNR is 63 dB and accuracy 96.94%.\n\n```python\nx = 12345\n```\n"
-                      "Glued: {glue:text}`../notebooks/02_quantization.ipynb::k:.1f` and $2^{31}$ and `1234`.\n")
+    sample.write_text(
+        "The median SQNR is 63 dB and accuracy 96.94%.\n\n```python\nx = 12345\n```\n"
+        "Glued: {glue:text}`../notebooks/02_quantization.ipynb::k:.1f` and $2^{31}$ and `1234`.\n"
+    )
     found = unsourced_numbers(sample, set())
     assert [f.split(": ", 1)[1].split(" in ")[0] for f in found] == ["'63 dB'", "'96.94%'"]

@@ -1,4 +1,5 @@
 """The `scaledown` command line: targets, profile, and clear errors for bad input."""
+
 from scaledown import cli
 
 
@@ -26,6 +27,7 @@ def test_profile_with_an_unknown_target_names_the_choices(tmp_path, capsys):
 def test_profile_of_a_tflite_file_prints_the_verdict(tmp_path, capsys):
     import keras
     import tensorflow as tf
+
     model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4)])
     path = tmp_path / "tiny.tflite"
     path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())

@@ -1,4 +1,5 @@
-"""scaledown.datasets: shapes, dtypes, determinism, errors, and the download cache (no network)."""
+"""scaledown.foundations.datasets: shapes, dtypes, determinism, errors, and the download cache (no network)."""
+
 import hashlib
 import io
 import os
@@ -9,17 +10,17 @@ import tarfile
 import numpy as np
 import pytest
 
-from scaledown.datasets import downloads
-from scaledown.datasets._common import datasets_dir
-from scaledown.datasets import (
+from scaledown.foundations.datasets import (
     MOTIONS_CLASSES,
     DatasetUnavailableError,
     download,
+    downloads,
     load_cifar10,
     load_digits,
     load_motions,
     load_sine,
 )
+from scaledown.foundations.datasets._common import datasets_dir
 
 REFUSED_URL = "http://127.0.0.1:9/cifar.tar.gz"  # loopback "discard" port: the connection is refused at once
 
@@ -217,7 +218,7 @@ def test_extracted_files_changed_after_extraction_are_extracted_again(tmp_path, 
     original = (folder / "test_batch").read_bytes()
     (folder / "test_batch").write_bytes(b"edited after extraction")
     (folder / "extra_file").write_bytes(b"added")
-    assert download("cifar10", cache_dir=tmp_path) == folder      # re-extracted from the verified archive
+    assert download("cifar10", cache_dir=tmp_path) == folder  # re-extracted from the verified archive
     assert (folder / "test_batch").read_bytes() == original and not (folder / "extra_file").exists()
 
 
@@ -227,7 +228,7 @@ class _Boom:
 
 
 def test_a_batch_file_that_would_run_code_is_refused(tmp_path, monkeypatch):
-    from scaledown.datasets.cifar10 import _read_batch
+    from scaledown.foundations.datasets.cifar10 import _read_batch
 
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "data_batch_1"

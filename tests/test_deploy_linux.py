@@ -7,6 +7,7 @@ their own requirements — what ``pip install -r requirements.txt`` would put
 there. The tests check that TensorFlow, Keras, PyTorch and scaledown cannot be
 imported in it, then run the package's ``predict.py`` there as a subprocess.
 """
+
 import json
 import os
 import subprocess
@@ -25,8 +26,9 @@ CLEAN_ENV = {"PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "1"}
 
 def run_clean(python, *args):
     """Run ``python`` with a bare environment, from its own folder (not the repository, which holds scaledown)."""
-    return subprocess.run([str(python), *map(str, args)], env=CLEAN_ENV, cwd=python.parent, capture_output=True,
-                          text=True)
+    return subprocess.run(
+        [str(python), *map(str, args)], env=CLEAN_ENV, cwd=python.parent, capture_output=True, text=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +36,14 @@ def keras_model():
     import keras
 
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
-                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3)])
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(4, 3, activation="relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(3),
+        ]
+    )
     return model
 
 
@@ -47,9 +55,15 @@ def data():
 @pytest.fixture(scope="module")
 def package(keras_model, data, tmp_path_factory):
     out = tmp_path_factory.mktemp("pkg") / "digits-pi"
-    return create_deployment_package(keras_model, target="pi", out=out, representative_data=data, name="tiny",
-                                     preprocessing={"multiply": 1 / 255, "add": 0.0, "description": "8-bit pixels"},
-                                     class_names=["a", "b", "c"])
+    return create_deployment_package(
+        keras_model,
+        target="pi",
+        out=out,
+        representative_data=data,
+        name="tiny",
+        preprocessing={"multiply": 1 / 255, "add": 0.0, "description": "8-bit pixels"},
+        class_names=["a", "b", "c"],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +72,17 @@ def clean_python(package, tmp_path_factory):
 
 
 def test_package_holds_the_promised_files(package):
-    for name in ("model.tflite", "predict.py", "requirements.txt", "tiny.service", "install.sh", "manifest.json",
-                 "README.md", "samples/inputs.npy", "samples/expected_outputs.npy"):
+    for name in (
+        "model.tflite",
+        "predict.py",
+        "requirements.txt",
+        "tiny.service",
+        "install.sh",
+        "manifest.json",
+        "README.md",
+        "samples/inputs.npy",
+        "samples/expected_outputs.npy",
+    ):
         assert (package.path / name).is_file(), name
     assert package.archive.name == "digits-pi.tar.gz"
     with tarfile.open(package.archive) as tar:
@@ -147,8 +170,9 @@ def test_service_moves_unusable_files_to_rejected_and_goes_on(package, clean_pyt
     (inbox / ".half_written.npy").write_bytes(b"\x93NUMPY")  # a producer still writing: not touched
     logs = []
     for attempt in range(2):  # as systemd would restart it: the second pass must not fail either
-        run = run_clean(clean_python, package.path / "predict.py", "--watch", inbox, "--results", tmp_path / "out",
-                        "--once")
+        run = run_clean(
+            clean_python, package.path / "predict.py", "--watch", inbox, "--results", tmp_path / "out", "--once"
+        )
         assert run.returncode == 0, run.stderr[-2000:]
         logs.append(run.stdout)
     assert sorted(p.name for p in inbox.iterdir()) == [".half_written.npy"]
@@ -167,8 +191,10 @@ def test_program_answers_a_bad_input_file_in_one_sentence(package, clean_python,
         make(tmp_path / name)
         run = run_clean(clean_python, package.path / "predict.py", tmp_path / name)
         ours = [line for line in run.stderr.splitlines() if not line.startswith("INFO: ")]  # the runtime's own log
-        assert run.returncode == 2 and len(ours) == 1 and ours[0].startswith(f"predict.py: {tmp_path / name}: "), \
-            (name, run.stderr[-800:])
+        assert run.returncode == 2 and len(ours) == 1 and ours[0].startswith(f"predict.py: {tmp_path / name}: "), (
+            name,
+            run.stderr[-800:],
+        )
         assert "Traceback" not in run.stderr and len(ours[0]) < 300
 
 
@@ -176,11 +202,17 @@ def test_torch_model_becomes_an_onnx_package(tmp_path):
     import torch
 
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
-                                torch.nn.Flatten(), torch.nn.Linear(4, 3)).eval()
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4, 3),
+    ).eval()
     x = np.random.default_rng(0).uniform(0, 1, (32, 1, 8, 8)).astype(np.float32)
-    package = scaledown.wrap(model, representative_data=x).create_deployment_package(target="pi5",
-                                                                                     out=tmp_path / "onnx")
+    package = scaledown.wrap(model, representative_data=x).create_deployment_package(
+        target="pi5", out=tmp_path / "onnx"
+    )
     assert package.manifest["runtime"] == "onnxruntime" and (package.path / "model.onnx").is_file()
     python = offline_venv(package.manifest["requirements"], tmp_path / "venv")
     assert run_clean(python, "-c", "import tensorflow").returncode != 0
@@ -207,8 +239,9 @@ def test_failed_build_leaves_the_existing_package_intact(package, tmp_path):
     first = create_deployment_package(package.path / "model.tflite", target="pi", out=out)
     before = {f: (out / f).read_bytes() for f in first.files}
     with pytest.raises(ValueError, match="sample_inputs"):  # fails half-way, after files were written
-        create_deployment_package(package.path / "model.tflite", target="pi", out=out,
-                                  sample_inputs=np.zeros((2, 5, 5, 1), np.float32))
+        create_deployment_package(
+            package.path / "model.tflite", target="pi", out=out, sample_inputs=np.zeros((2, 5, 5, 1), np.float32)
+        )
     assert {f: (out / f).read_bytes() for f in first.files} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pkg", "pkg.tar.gz"]
 
@@ -237,10 +270,13 @@ def test_cli_deploys_a_tflite_file(package, tmp_path, capsys):
 
 
 def test_import_scaledown_stays_light():
-    code = ("import sys, scaledown; scaledown.create_deployment_package; scaledown.wrap; "
-            "print(sorted(m for m in ('tensorflow', 'torch', 'keras', 'ai_edge_litert') if m in sys.modules))")
-    out = subprocess.run([__import__("sys").executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": ""})
+    code = (
+        "import sys, scaledown; scaledown.create_deployment_package; scaledown.wrap; "
+        "print(sorted(m for m in ('tensorflow', 'torch', 'keras', 'ai_edge_litert') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [__import__("sys").executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""}
+    )
     assert out.stdout.strip() == "[]"
 
 

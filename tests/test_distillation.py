@@ -1,11 +1,12 @@
 """Knowledge distillation: the losses against hand computation, then real Keras and PyTorch pairs on a few digits."""
+
 import keras
 import numpy as np
 import pytest
 import torch
 
-from scaledown import datasets, models
-from scaledown.distillation import CrossEntropyLoss, HintLoss, KnowledgeDistillation, soft_target_loss
+from scaledown.compress.distillation import CrossEntropyLoss, HintLoss, KnowledgeDistillation, soft_target_loss
+from scaledown.foundations import datasets, models
 
 
 def _softmax(z):
@@ -40,8 +41,13 @@ def test_soft_target_loss_is_zero_when_student_matches_teacher():
 
 def test_keras_train_step_returns_the_weighted_total_as_a_float():
     x, y, _, _ = datasets.load_digits(limit=32)
-    kd = KnowledgeDistillation(models.baseline("keras"), models.mobilenet_v1(**_student()),
-                               keras.optimizers.Adam(1e-3), alpha=0.3, temperature=2.0)
+    kd = KnowledgeDistillation(
+        models.baseline("keras"),
+        models.mobilenet_v1(**_student()),
+        keras.optimizers.Adam(1e-3),
+        alpha=0.3,
+        temperature=2.0,
+    )
     loss = kd.train_step((x, y))
     parts = kd.last_losses
     assert isinstance(loss, float)
@@ -60,8 +66,13 @@ def test_keras_distillation_changes_the_student_only():
 def test_torch_fit_lowers_the_loss_and_returns_a_history():
     x, y, xt, yt = datasets.load_digits(layout="NCHW", limit=64)
     teacher, student = models.baseline("torch"), models.mobilenet_v1(**_student(), framework="torch")
-    kd = KnowledgeDistillation(teacher, student, torch.optim.Adam(student.parameters(), 3e-3),
-                               torch.nn.KLDivLoss(reduction="batchmean"), torch.nn.CrossEntropyLoss())
+    kd = KnowledgeDistillation(
+        teacher,
+        student,
+        torch.optim.Adam(student.parameters(), 3e-3),
+        torch.nn.KLDivLoss(reduction="batchmean"),
+        torch.nn.CrossEntropyLoss(),
+    )
     history = kd.fit(x, y, epochs=3, batch_size=16, validation_data=(xt[:50], yt[:50]), progress=False)
     assert len(history["loss"]) == 3 and history["loss"][-1] < history["loss"][0]
     student.eval()
@@ -75,12 +86,15 @@ def test_framework_losses_match_scaledown_losses():
     x, y, _, _ = datasets.load_digits(layout="NCHW", limit=16)
     teacher = models.baseline("torch")
     values = []
-    for distillation_loss, student_loss in ((None, None), (torch.nn.KLDivLoss(reduction="batchmean"),
-                                                           torch.nn.CrossEntropyLoss())):
+    for distillation_loss, student_loss in (
+        (None, None),
+        (torch.nn.KLDivLoss(reduction="batchmean"), torch.nn.CrossEntropyLoss()),
+    ):
         torch.manual_seed(0)
         student = models.mobilenet_v1(**_student(), framework="torch")
-        kd = KnowledgeDistillation(teacher, student, torch.optim.SGD(student.parameters(), 0.0),
-                                   distillation_loss, student_loss)
+        kd = KnowledgeDistillation(
+            teacher, student, torch.optim.SGD(student.parameters(), 0.0), distillation_loss, student_loss
+        )
         values.append(kd.train_step((x, y)))
     assert values[0] == pytest.approx(values[1], rel=1e-5)
 
@@ -90,8 +104,11 @@ def test_hint_loss_trains_a_regressor_between_feature_maps(framework):
     layout = "NHWC" if framework == "keras" else "NCHW"
     x, y, _, _ = datasets.load_digits(layout=layout, limit=16)
     teacher, student = models.baseline(framework), models.mobilenet_v1(**_student(), framework=framework)
-    names = ("block3_pointwise_relu6", "block2_pointwise_relu6") if framework == "keras" else \
-        ("block3.pointwise", "block2.pointwise")
+    names = (
+        ("block3_pointwise_relu6", "block2_pointwise_relu6")
+        if framework == "keras"
+        else ("block3.pointwise", "block2.pointwise")
+    )
     optimizer = keras.optimizers.Adam(1e-3) if framework == "keras" else torch.optim.Adam(student.parameters(), 1e-3)
     kd = KnowledgeDistillation(teacher, student, optimizer, HintLoss(*names), CrossEntropyLoss())
     kd.train_step((x, y))
@@ -103,13 +120,19 @@ def test_hint_loss_trains_a_regressor_between_feature_maps(framework):
 def test_torch_hint_loss_is_the_mean_squared_error_of_the_regressed_student_features():
     x, y, _, _ = datasets.load_digits(layout="NCHW", limit=16)
     teacher, student = models.baseline("torch"), models.mobilenet_v1(**_student(), framework="torch")
-    kd = KnowledgeDistillation(teacher, student, torch.optim.SGD(student.parameters(), 0.0),
-                               HintLoss("block3.pointwise", "block2.pointwise"), CrossEntropyLoss())
+    kd = KnowledgeDistillation(
+        teacher,
+        student,
+        torch.optim.SGD(student.parameters(), 0.0),
+        HintLoss("block3.pointwise", "block2.pointwise"),
+        CrossEntropyLoss(),
+    )
     kd.train_step((x, y))  # a learning rate of 0: nothing moves, so the loss can be computed again here
     features = {}
     for role, model, name in (("teacher", teacher, "block3.pointwise"), ("student", student, "block2.pointwise")):
         dict(model.named_modules())[name].register_forward_hook(
-            lambda module, inputs, output, role=role: features.__setitem__(role, output))
+            lambda module, inputs, output, role=role: features.__setitem__(role, output)
+        )
     teacher.eval(), student.train()  # the teacher is fixed; the student trains, BatchNorm on the batch
     with torch.no_grad():
         teacher(torch.from_numpy(x)), student(torch.from_numpy(x))

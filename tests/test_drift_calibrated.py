@@ -9,11 +9,12 @@ rest) was added afterwards and run once, unchanged: the reference and step check
 on it; its windows after the reference are not clean (``acc_z`` falls by 2.6 reference
 standard deviations) and the detector flags them, as it should.
 """
+
 import numpy as np
 import pytest
 
-from scaledown import fleet
-from scaledown.datasets import load_imu_stream
+from scaledown.foundations.datasets import load_imu_stream
+from scaledown.operate import fleet
 
 # name: (reference readings, window readings); both ≈ 12 s of reference, 0.8 s windows
 STREAMS = {"xio": (3000, 200), "xsens": (2000, 100), "polulu": (1100, 100)}
@@ -23,7 +24,7 @@ DRIFT_FREE_AFTER_REFERENCE = ("xio", "xsens")
 def _ar1(n, channels, phi=0.95, seed=0):
     """A synthetic AR(1) stream, ``x_t = φ x_{t−1} + e_t``, unit stationary variance."""
     rng = np.random.default_rng(seed)
-    noise = rng.standard_normal((n, channels)) * np.sqrt(1 - phi ** 2)
+    noise = rng.standard_normal((n, channels)) * np.sqrt(1 - phi**2)
     x = np.zeros((n, channels))
     x[0] = rng.standard_normal(channels)
     for t in range(1, n):
@@ -50,7 +51,7 @@ def test_the_recordings_load_in_time_order_with_six_channels():
     for name, length in (("xio", 5000), ("xsens", 3000), ("polulu", 2100)):
         recording = load_imu_stream(name)
         assert recording.readings.shape == (length, 6) and recording.readings.dtype == np.float32
-    for name in DRIFT_FREE_AFTER_REFERENCE:   # moving sensors, in time order: each reading is near the last
+    for name in DRIFT_FREE_AFTER_REFERENCE:  # moving sensors, in time order: each reading is near the last
         x = load_imu_stream(name).readings.astype(np.float64)
         lag1 = [np.corrcoef(x[:-1, c], x[1:, c])[0, 1] for c in range(6)]
         assert min(lag1) > 0.8, lag1
@@ -71,7 +72,7 @@ def stream(request):
 def test_windows_cut_from_the_reference_raise_at_most_one_alarm_in_20(stream):
     readings, reference_length, window, detector = stream
     starts = np.linspace(0, reference_length - window, 20).astype(int)
-    assert sum(_alarms(detector, [readings[s:s + window] for s in starts])) <= 1
+    assert sum(_alarms(detector, [readings[s : s + window] for s in starts])) <= 1
 
 
 @pytest.mark.parametrize("name", DRIFT_FREE_AFTER_REFERENCE)
@@ -79,7 +80,7 @@ def test_clean_windows_after_the_reference_raise_at_most_one_alarm_in_20(name):
     readings, reference_length, window = _stream(name)
     detector = _detector(readings[:reference_length])
     starts = np.linspace(reference_length, len(readings) - window, 20).astype(int)
-    assert sum(_alarms(detector, [readings[s:s + window] for s in starts])) <= 1
+    assert sum(_alarms(detector, [readings[s : s + window] for s in starts])) <= 1
 
 
 def test_a_slow_real_drift_of_a_resting_sensor_is_flagged_on_the_channel_that_drifts():
@@ -87,9 +88,9 @@ def test_a_slow_real_drift_of_a_resting_sensor_is_flagged_on_the_channel_that_dr
     detector = _detector(readings[:reference_length])
     after = readings[reference_length:]
     shift = (after[:, 5].mean() - readings[:reference_length, 5].mean()) / readings[:reference_length, 5].std()
-    assert shift < -2                                                # acc_z: a tilt or a bias drift at rest
+    assert shift < -2  # acc_z: a tilt or a bias drift at rest
     starts = np.linspace(reference_length, len(readings) - window, 20).astype(int)
-    evidence = [detector.check(readings[s:s + window], np.zeros(window, dtype=np.int64)) for s in starts]
+    evidence = [detector.check(readings[s : s + window], np.zeros(window, dtype=np.int64)) for s in starts]
     assert all(e["inputs_drifted"] and e["channels"][5]["drifted"] for e in evidence)
 
 
@@ -97,9 +98,9 @@ def test_a_slow_real_drift_of_a_resting_sensor_is_flagged_on_the_channel_that_dr
 @pytest.mark.parametrize("channel", range(6))
 def test_a_step_on_one_channel_is_flagged_in_time(stream, channel, sigmas, within):
     readings, reference_length, window, detector = stream
-    after = readings[reference_length:reference_length + within * window].copy()
+    after = readings[reference_length : reference_length + within * window].copy()
     after[:, channel] += sigmas * readings[:reference_length, channel].std()
-    alarms = _alarms(detector, [after[k * window:(k + 1) * window] for k in range(within)])
+    alarms = _alarms(detector, [after[k * window : (k + 1) * window] for k in range(within)])
     assert any(alarms), f"a {sigmas}σ step on channel {channel} went unflagged for {within} windows"
 
 
@@ -107,13 +108,13 @@ def test_the_textbook_test_alarms_on_the_real_stream():
     readings, reference_length, window = _stream("xio")
     naive = _detector(readings[:reference_length], calibrate=False)
     starts = np.linspace(reference_length, len(readings) - window, 20).astype(int)
-    assert sum(_alarms(naive, [readings[s:s + window] for s in starts])) >= 5      # a quarter of clean windows
+    assert sum(_alarms(naive, [readings[s : s + window] for s in starts])) >= 5  # a quarter of clean windows
 
 
 def test_on_an_ar1_stream_the_textbook_test_alarms_and_the_calibrated_one_does_not():
     x = _ar1(6000, channels=3, phi=0.95)
     reference, window = x[:4000], 200
-    clean = [x[s:s + window] for s in range(4000, 6000, 100)][:20]
+    clean = [x[s : s + window] for s in range(4000, 6000, 100)][:20]
     assert sum(_alarms(_detector(reference, calibrate=False), clean)) >= 10
     assert sum(_alarms(_detector(reference), clean)) <= 1
 
@@ -129,15 +130,15 @@ def _correlated(n, rho_before, rho_after, change, seed=1):
     base = _ar1(n, channels=3, seed=seed)
     rho = np.where(np.arange(n) < change, rho_before, rho_after)
     x = base.copy()
-    x[:, 1] = rho * base[:, 0] + np.sqrt(1 - rho ** 2) * base[:, 1]
+    x[:, 1] = rho * base[:, 0] + np.sqrt(1 - rho**2) * base[:, 1]
     return x
 
 
 def test_pca_flags_a_correlation_change_that_no_single_channel_shows():
     x = _correlated(6000, rho_before=0.9, rho_after=-0.9, change=4000)
     reference, window = x[:4000], 200
-    changed = [x[s:s + window] for s in range(4000, 6000, window)]
-    assert sum(_alarms(_detector(reference), changed)) <= 1          # each channel's distribution is unchanged
+    changed = [x[s : s + window] for s in range(4000, 6000, window)]
+    assert sum(_alarms(_detector(reference), changed)) <= 1  # each channel's distribution is unchanged
     pca = fleet.ReconstructionDriftDetector(reference)
     assert all(pca.check(w)["drifted"] for w in changed)
 
@@ -145,14 +146,14 @@ def test_pca_flags_a_correlation_change_that_no_single_channel_shows():
 def test_pca_stays_quiet_on_clean_windows():
     x = _correlated(6000, rho_before=0.9, rho_after=0.9, change=4000)
     pca = fleet.ReconstructionDriftDetector(x[:4000])
-    assert sum(pca.check(x[s:s + 200])["drifted"] for s in range(4000, 5800, 90)) <= 1
+    assert sum(pca.check(x[s : s + 200])["drifted"] for s in range(4000, 5800, 90)) <= 1
 
 
 def test_pca_stays_quiet_on_the_real_stream():
     readings, reference_length, window = _stream("xio")
     pca = fleet.ReconstructionDriftDetector(readings[:reference_length])
     starts = np.linspace(reference_length, len(readings) - window, 20).astype(int)
-    assert sum(pca.check(readings[s:s + window])["drifted"] for s in starts) <= 1
+    assert sum(pca.check(readings[s : s + window])["drifted"] for s in starts) <= 1
 
 
 def test_a_reference_too_short_for_the_window_is_refused_with_the_length_it_needs():
@@ -172,14 +173,21 @@ def test_a_new_window_length_is_calibrated_for_itself():
 def test_check_keeps_the_keys_the_gateway_and_notebook_read():
     x = _ar1(4000, channels=2)
     evidence = _detector(x).check(x[:200], np.zeros(200, dtype=np.int64))
-    assert {"channels", "prediction_psi", "inputs_drifted", "predictions_drifted", "drifted",
-            "thresholds", "prediction_threshold"} <= set(evidence)
+    assert {
+        "channels",
+        "prediction_psi",
+        "inputs_drifted",
+        "predictions_drifted",
+        "drifted",
+        "thresholds",
+        "prediction_threshold",
+    } <= set(evidence)
     assert {"psi", "ks", "p", "threshold", "drifted"} <= set(evidence["channels"][0])
 
 
 def test_uncalibrated_prediction_drift_uses_the_documented_psi_threshold():
     reference = np.repeat([0, 1], 500)
-    current = np.array([0] * 150 + [1] * 50)                          # PSI ≈ 0.27: above 0.25, below 0.5
+    current = np.array([0] * 150 + [1] * 50)  # PSI ≈ 0.27: above 0.25, below 0.5
     assert 0.25 < fleet.categorical_psi(reference, current, 2) < 0.5
     detector = fleet.DriftDetector(np.zeros((1000, 1)), reference, 2, calibrate=False)
     assert detector.check(np.zeros((200, 1)), current)["predictions_drifted"]
@@ -194,13 +202,17 @@ def test_out_of_range_predictions_count_as_drift_instead_of_vanishing():
 def test_page_hinkley_catches_a_lasting_rise_in_the_window_score():
     readings, reference_length, window = _stream("xio")
     detector = _detector(readings[:reference_length])
-    scores = [detector.check(readings[s:s + window], np.zeros(window, dtype=np.int64))["score"]
-              for s in range(0, reference_length - window + 1, window // 2)]
+    scores = [
+        detector.check(readings[s : s + window], np.zeros(window, dtype=np.int64))["score"]
+        for s in range(0, reference_length - window + 1, window // 2)
+    ]
     after = readings[reference_length:].copy()
     after[:, 0] += 1.0 * readings[:reference_length, 0].std()
     change = len(scores)
-    scores += [detector.check(after[s:s + window], np.zeros(window, dtype=np.int64))["score"]
-               for s in range(0, len(after) - window + 1, window // 2)]
+    scores += [
+        detector.check(after[s : s + window], np.zeros(window, dtype=np.int64))["score"]
+        for s in range(0, len(after) - window + 1, window // 2)
+    ]
     alarms = fleet.detect_changes(scores, "page_hinkley", min_instances=10, threshold=2.0, mode="up")
     assert alarms and change <= alarms[0] < change + 10, alarms
 
@@ -217,18 +229,18 @@ def _classifier_stream(seed=0):
 
     def draw(n, squeeze=0.0):
         x = rng.standard_normal((n, 2))
-        x[:, 0] = (x[:, 0] + rng.choice([-1.5, 1.5], n)) * (1.0 - squeeze)   # squeeze towards x₀ = 0
+        x[:, 0] = (x[:, 0] + rng.choice([-1.5, 1.5], n)) * (1.0 - squeeze)  # squeeze towards x₀ = 0
         y = (rng.random(n) < 1.0 / (1.0 + np.exp(-3.0 * x[:, 0]))).astype(np.int64)
         return x, y
 
     x_train, y_train = draw(4000)
     model = LogisticRegression().fit(x_train, y_train)
     chunks, labels = [], []
-    for squeeze in np.linspace(0.0, 0.8, 10):                        # covariate shift, step by step
+    for squeeze in np.linspace(0.0, 0.8, 10):  # covariate shift, step by step
         x, y = draw(1000, squeeze)
         chunks.append(x), labels.append(y)
     x, y = draw(1000)
-    chunks.append(x), labels.append(1 - y)                          # concept shift: the labels flip
+    chunks.append(x), labels.append(1 - y)  # concept shift: the labels flip
     return model, chunks, labels
 
 
@@ -236,7 +248,7 @@ def test_cbpe_follows_the_true_accuracy_through_a_covariate_shift():
     model, chunks, labels = _classifier_stream()
     estimated = [fleet.estimate_accuracy(model.predict_proba(x)) for x in chunks[:-1]]
     true = [float((model.predict(x) == y).mean()) for x, y in zip(chunks[:-1], labels[:-1])]
-    assert true[0] - true[-1] > 0.15                                  # the shift costs real accuracy
+    assert true[0] - true[-1] > 0.15  # the shift costs real accuracy
     assert np.max(np.abs(np.subtract(estimated, true))) < 0.04
 
 
@@ -250,9 +262,9 @@ def test_cbpe_cannot_see_a_concept_shift():
 def test_page_hinkley_on_the_model_confidence_signals_the_covariate_shift():
     model, chunks, _ = _classifier_stream()
     confidence = np.concatenate([model.predict_proba(x).max(axis=1) for x in chunks[:-1]])
-    per_window = confidence.reshape(-1, 100).mean(axis=1)             # one value per window of 100 predictions
+    per_window = confidence.reshape(-1, 100).mean(axis=1)  # one value per window of 100 predictions
     alarms = fleet.detect_changes(per_window, "page_hinkley", min_instances=10, threshold=0.5, mode="down")
-    assert alarms and 20 <= alarms[0] < 60                            # chunks 0-1 barely shifted: no alarm there
+    assert alarms and 20 <= alarms[0] < 60  # chunks 0-1 barely shifted: no alarm there
 
 
 def test_adwin_on_each_prediction_confidence_signals_the_covariate_shift():

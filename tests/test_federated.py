@@ -1,8 +1,9 @@
 """FedAvg on non-IID digits against centralised training (NumPy MLP, a few seconds)."""
+
 import numpy as np
 import pytest
 
-from scaledown import federated
+from scaledown.operate import federated
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,12 @@
 """The fleet over a real (embedded, loopback) MQTT broker: transport, storage, alerts."""
+
 import json
 import time
 
 import numpy as np
 import pytest
 
-from scaledown import fleet
+from scaledown.operate import fleet
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +36,13 @@ def test_topic_layout_round_trips():
 
 def test_fifty_devices_stream_at_qos1_and_every_message_is_stored(broker):
     gateways = ("gwa", "gwb")
-    with fleet.Gateway(broker.url, "gwa") as gwa, fleet.Gateway(broker.url, "gwb") as gwb, \
-            fleet.Fleet(broker.url, devices_per_gateway=25, gateways=gateways) as devices:
+    with (
+        fleet.Gateway(broker.url, "gwa") as gwa,
+        fleet.Gateway(broker.url, "gwb") as gwb,
+        fleet.Fleet(broker.url, devices_per_gateway=25, gateways=gateways) as devices,
+    ):
         start = time.monotonic()
-        while time.monotonic() - start < 3.0:      # three seconds of real time
+        while time.monotonic() - start < 3.0:  # three seconds of real time
             devices.step()
             time.sleep(0.05)
         devices.flush()
@@ -50,10 +54,12 @@ def test_fifty_devices_stream_at_qos1_and_every_message_is_stored(broker):
 
 def _run_scenario(broker, name):
     world = fleet.SensorWorld(seed=0)
-    with fleet.Cloud(broker.url, f"cloud-{name}") as cloud, \
-            fleet.Gateway(broker.url, name, reference=world.profile()) as gw, \
-            fleet.Fleet(broker.url, devices_per_gateway=16, gateways=(name,), world=world, seed=1) as devices:
-        devices.run(60)                                              # five simulated minutes of clean data
+    with (
+        fleet.Cloud(broker.url, f"cloud-{name}") as cloud,
+        fleet.Gateway(broker.url, name, reference=world.profile()) as gw,
+        fleet.Fleet(broker.url, devices_per_gateway=16, gateways=(name,), world=world, seed=1) as devices,
+    ):
+        devices.run(60)  # five simulated minutes of clean data
         d = devices.devices
         injected_at = devices.clock.now
         d[f"{name}-d001"].inject_drift(1.5)
@@ -61,8 +67,8 @@ def _run_scenario(broker, name):
         d[f"{name}-d003"].fail_sensor("noise")
         d[f"{name}-d004"].fail_sensor("out_of_range")
         d[f"{name}-d005"].battery = 0.10
-        d[f"{name}-d006"].link_up = False                            # store-and-forward through a neighbour
-        devices.run(60)                                              # five more simulated minutes
+        d[f"{name}-d006"].link_up = False  # store-and-forward through a neighbour
+        devices.run(60)  # five more simulated minutes
         devices.crash(f"{name}-d007")
         devices.run(20)
         devices.flush()
@@ -107,7 +113,9 @@ def test_battery_offline_and_missed_heartbeats(scenario):
 
 def test_a_device_without_a_link_is_relayed_by_a_neighbour(scenario):
     gw, devices, *_ = scenario
-    carriers = gw.query("SELECT DISTINCT relayed_by FROM telemetry WHERE device = 'gws-d006' AND relayed_by IS NOT NULL")
+    carriers = gw.query(
+        "SELECT DISTINCT relayed_by FROM telemetry WHERE device = 'gws-d006' AND relayed_by IS NOT NULL"
+    )
     assert devices.relayed > 0 and {c for (c,) in carriers} <= {"gws-d005", "gws-d007"}
     assert "gws-d006" not in gw.alerted("missed_heartbeat")
 
@@ -118,15 +126,20 @@ def test_alerts_reach_the_cloud(scenario):
 
 
 def test_malformed_telemetry_is_counted_and_dropped(broker):
-    from scaledown.fleet.broker import connect
+    from scaledown.operate.fleet.broker import connect
 
     world = fleet.SensorWorld()
     with fleet.Gateway(broker.url, "gwm", reference=world.profile()) as gw:
         client = connect(broker.url, "vandal")
         topic = fleet.topics.device_topic("gwm", "d0", "telemetry")
-        bad = [b"{not json", b"[1, 2]", json.dumps({"seq": 1, "t": 0}).encode(),
-               json.dumps({"seq": 2, "t": 0, "battery": 0.5, "x": "hot", "pred": 1}).encode(),
-               json.dumps({"seq": 3, "t": 0, "battery": 7, "x": [1, 2, 3], "pred": 1}).encode(), b"\xff\xfe"]
+        bad = [
+            b"{not json",
+            b"[1, 2]",
+            json.dumps({"seq": 1, "t": 0}).encode(),
+            json.dumps({"seq": 2, "t": 0, "battery": 0.5, "x": "hot", "pred": 1}).encode(),
+            json.dumps({"seq": 3, "t": 0, "battery": 7, "x": [1, 2, 3], "pred": 1}).encode(),
+            b"\xff\xfe",
+        ]
         for payload in bad:
             client.publish(topic, payload, qos=1).wait_for_publish(5)
         good = {"seq": 9, "t": 0.0, "battery": 0.9, "x": [0.1, 0.2, 0.3], "pred": 1, "conf": 0.9}
@@ -163,8 +176,25 @@ def test_cli_simulate_streams_to_a_gateway(broker, capsys):
     from scaledown.cli import main
 
     with fleet.Gateway(broker.url, "gwcli") as gw:
-        assert main(["fleet", "simulate", "--url", broker.url, "--devices", "3", "--gateways", "gwcli",
-                     "--seconds", "0.5", "--rate", "10"]) == 0
+        assert (
+            main(
+                [
+                    "fleet",
+                    "simulate",
+                    "--url",
+                    broker.url,
+                    "--devices",
+                    "3",
+                    "--gateways",
+                    "gwcli",
+                    "--seconds",
+                    "0.5",
+                    "--rate",
+                    "10",
+                ]
+            )
+            == 0
+        )
         sent = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["sent"]
         assert gw.wait_for(sent) and gw.stored == sent
 
@@ -205,20 +235,32 @@ def test_fuzzed_telemetry_is_counted_and_dropped_never_crashing_the_gateway():
     good = {"device": "d1", "seq": 5, "t": 1.0, "x": [0.1, 0.2, 0.3], "pred": 1, "conf": 0.9, "battery": 0.8}
     topic = fleet.topics.device_topic("gw0", "d1", "telemetry")
     payloads = [
-        b"{not json", b"\xff\xfe", b"[" * 100_000 + b"]" * 100_000, b"[" * 2000 + b"]" * 2000, b"null", b"42",
-        json.dumps({**good, "seq": "5"}).encode(), json.dumps({**good, "seq": True}).encode(),
-        json.dumps({**good, "seq": -1}).encode(), json.dumps({**good, "seq": 2**70}).encode(),
-        json.dumps({**good, "battery": 7}).encode(), json.dumps({**good, "x": "0.1"}).encode(),
-        json.dumps({**good, "x": []}).encode(), json.dumps({**good, "pred": 1.5}).encode(),
-        json.dumps({**good, "t": float("nan")}).encode(), json.dumps({**good, "x": [float("inf"), 0, 0]}).encode(),
-        json.dumps({**good, "device": "d2"}).encode(), b"x" * (fleet.topics.MAX_PAYLOAD_BYTES + 1),
-        json.dumps({**good, "conf": []}).encode(), json.dumps({**good, "relayed_by": 5}).encode(),
+        b"{not json",
+        b"\xff\xfe",
+        b"[" * 100_000 + b"]" * 100_000,
+        b"[" * 2000 + b"]" * 2000,
+        b"null",
+        b"42",
+        json.dumps({**good, "seq": "5"}).encode(),
+        json.dumps({**good, "seq": True}).encode(),
+        json.dumps({**good, "seq": -1}).encode(),
+        json.dumps({**good, "seq": 2**70}).encode(),
+        json.dumps({**good, "battery": 7}).encode(),
+        json.dumps({**good, "x": "0.1"}).encode(),
+        json.dumps({**good, "x": []}).encode(),
+        json.dumps({**good, "pred": 1.5}).encode(),
+        json.dumps({**good, "t": float("nan")}).encode(),
+        json.dumps({**good, "x": [float("inf"), 0, 0]}).encode(),
+        json.dumps({**good, "device": "d2"}).encode(),
+        b"x" * (fleet.topics.MAX_PAYLOAD_BYTES + 1),
+        json.dumps({**good, "conf": []}).encode(),
+        json.dumps({**good, "relayed_by": 5}).encode(),
     ]
     for _ in range(1000):  # and random bytes, truncations and field swaps of a good message
         raw = bytearray(json.dumps(good).encode())
         choice = rng.integers(0, 3)
         if choice == 0:
-            raw = raw[:int(rng.integers(0, len(raw)))]
+            raw = raw[: int(rng.integers(0, len(raw)))]
         elif choice == 1:
             raw[int(rng.integers(0, len(raw)))] = int(rng.integers(0, 256))
         else:
@@ -237,8 +279,13 @@ def test_fuzzed_telemetry_is_counted_and_dropped_never_crashing_the_gateway():
 def test_gateway_query_only_reads():
     gateway = fleet.Gateway("mqtt://127.0.0.1:1", "gw0")
     assert gateway.query("SELECT COUNT(*) FROM telemetry") == [(0,)]
-    for sql in ("DELETE FROM telemetry", "DROP TABLE alerts", "INSERT INTO alerts VALUES (0, 'd', 'k', 'x')",
-                "ATTACH DATABASE '/tmp/x.db' AS x", "PRAGMA writable_schema = 1"):
+    for sql in (
+        "DELETE FROM telemetry",
+        "DROP TABLE alerts",
+        "INSERT INTO alerts VALUES (0, 'd', 'k', 'x')",
+        "ATTACH DATABASE '/tmp/x.db' AS x",
+        "PRAGMA writable_schema = 1",
+    ):
         with pytest.raises(ValueError, match="query refused"):
             gateway.query(sql)
     assert gateway.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")[0] == ("alerts",)
@@ -249,8 +296,15 @@ def test_sequence_numbers_are_followed_across_the_wrap_around():
     topic = fleet.topics.device_topic("gw0", "d1", "heartbeat")
     modulus = fleet.topics.SEQ_MODULUS
     seqs = [modulus - 2, modulus - 1, 0, 1, 1, modulus - 1, 2]  # a wrap, a redelivery, a late duplicate
-    stored = [gateway.handle(topic, json.dumps({"seq": s, "t": float(i), "battery": 0.9}).encode())
-              for i, s in enumerate(seqs)]
+    stored = [
+        gateway.handle(topic, json.dumps({"seq": s, "t": float(i), "battery": 0.9}).encode())
+        for i, s in enumerate(seqs)
+    ]
     assert stored == [True, True, True, True, False, False, True]
-    assert [row[0] for row in gateway.query("SELECT seq FROM heartbeats ORDER BY seq")] == \
-        [modulus - 2, modulus - 1, modulus, modulus + 1, modulus + 2]
+    assert [row[0] for row in gateway.query("SELECT seq FROM heartbeats ORDER BY seq")] == [
+        modulus - 2,
+        modulus - 1,
+        modulus,
+        modulus + 1,
+        modulus + 2,
+    ]

@@ -14,6 +14,7 @@
 These need the ``mosquitto`` program (``apt-get install mosquitto``; ``.ci/run`` installs
 it). Without it they are skipped on a learner's machine, and fail in CI.
 """
+
 import json
 import os
 import shutil
@@ -26,8 +27,8 @@ import time
 
 import pytest
 
-from scaledown import fleet
-from scaledown.fleet import topics
+from scaledown.operate import fleet
+from scaledown.operate.fleet import topics
 
 HAVE_MOSQUITTO = bool(shutil.which("mosquitto") or os.path.exists("/usr/sbin/mosquitto"))
 if not HAVE_MOSQUITTO and os.environ.get("CI"):
@@ -44,9 +45,13 @@ def mosquitto():
 
 
 def start_gateway(url, db, name="gw0"):
-    process = subprocess.Popen([*GATEWAY, "--url", url, "--name", name, "--db", str(db), "--durable"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = process.stdout.readline()           # printed once connected and subscribed
+    process = subprocess.Popen(
+        [*GATEWAY, "--url", url, "--name", name, "--db", str(db), "--durable"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    line = process.stdout.readline()  # printed once connected and subscribed
     assert line.startswith(f"gateway {name} on"), (line, process.stderr.read()[-2000:] if process.poll() else "")
     return process
 
@@ -65,7 +70,7 @@ def test_a_gateway_killed_mid_stream_loses_no_acknowledged_message(mosquitto, tm
     db, total = tmp_path / "fleet.db", 2000
     gateway = start_gateway(mosquitto.url, db)
     device = fleet.device.SimulatedDevice("d1", "gw0", fleet.device.SensorWorld(), seed=3)
-    device.seq = first = topics.SEQ_MODULUS - 700      # its counter wraps to 0 after 700 messages
+    device.seq = first = topics.SEQ_MODULUS - 700  # its counter wraps to 0 after 700 messages
     publisher = fleet.connect(mosquitto.url, "device-d1", clean_session=False)
     topic = topics.device_topic("gw0", "d1", "telemetry")
     sent = []
@@ -82,19 +87,19 @@ def test_a_gateway_killed_mid_stream_loses_no_acknowledged_message(mosquitto, tm
         stream.start()
         while len(stored_rows(db)) < 300 and stream.is_alive():
             time.sleep(0.01)
-        gateway.send_signal(signal.SIGKILL)              # no goodbye, no final commit
+        gateway.send_signal(signal.SIGKILL)  # no goodbye, no final commit
         gateway.wait()
         killed_at = (len(stored_rows(db)), len(sent))
         while len(sent) < min(total, killed_at[1] + 600) and stream.is_alive():
-            time.sleep(0.01)                             # the broker queues these for the dead gateway
+            time.sleep(0.01)  # the broker queues these for the dead gateway
         gateway = start_gateway(mosquitto.url, db)
         stream.join()
-        for message in sent[-50:] + sent[500:520]:      # the device resends some: duplicates
+        for message in sent[-50:] + sent[500:520]:  # the device resends some: duplicates
             publisher.publish(topic, json.dumps(message), qos=1)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and len(stored_rows(db)) < total:
             time.sleep(0.2)
-        time.sleep(0.5)                                  # and nothing more arrives
+        time.sleep(0.5)  # and nothing more arrives
         rows = stored_rows(db)
     finally:
         publisher.loop_stop()
@@ -102,9 +107,10 @@ def test_a_gateway_killed_mid_stream_loses_no_acknowledged_message(mosquitto, tm
         gateway.send_signal(signal.SIGINT)
         gateway.wait(10)
     stored, published = killed_at
-    assert 0 < stored < published < total, killed_at    # killed mid-stream, with messages in flight
-    assert [seq for _, seq in rows] == list(range(first + 1, first + total + 1)), \
+    assert 0 < stored < published < total, killed_at  # killed mid-stream, with messages in flight
+    assert [seq for _, seq in rows] == list(range(first + 1, first + total + 1)), (
         f"{total - len(rows)} of {total} messages lost (killed after {stored} stored, {published} published)"
+    )
 
 
 MOSQUITTO_SWEEP_S = 5  # Mosquitto 2.0 checks keep-alives every 5 s, on top of MQTT's 1.5 × keep-alive
@@ -113,17 +119,19 @@ MOSQUITTO_SWEEP_S = 5  # Mosquitto 2.0 checks keep-alives every 5 s, on top of M
 def test_a_device_that_dies_silently_is_reported_offline_through_its_last_will(mosquitto, tmp_path):
     keepalive = 2
     with fleet.Gateway(mosquitto.url, "gw1", durable=False) as gateway:
-        script = ("import sys, time; from scaledown import fleet; from scaledown.fleet import topics; "
-                  f"c = fleet.connect({mosquitto.url!r}, 'dev-silent', keepalive={keepalive}, "
-                  "will=(topics.device_topic('gw1', 'silent', 'status'), b'offline')); "
-                  "c.publish(topics.device_topic('gw1', 'silent', 'status'), b'online', qos=1, retain=True); "
-                  "print('up', flush=True); time.sleep(60)")
+        script = (
+            "import sys, time; from scaledown.operate import fleet; from scaledown.operate.fleet import topics; "
+            f"c = fleet.connect({mosquitto.url!r}, 'dev-silent', keepalive={keepalive}, "
+            "will=(topics.device_topic('gw1', 'silent', 'status'), b'offline')); "
+            "c.publish(topics.device_topic('gw1', 'silent', 'status'), b'online', qos=1, retain=True); "
+            "print('up', flush=True); time.sleep(60)"
+        )
         device = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
         try:
             assert device.stdout.readline().strip() == "up"
-            time.sleep(keepalive + 0.5)               # it is alive: pings keep its session open
+            time.sleep(keepalive + 0.5)  # it is alive: pings keep its session open
             assert "silent" not in gateway.alerted("offline")
-            device.send_signal(signal.SIGSTOP)         # frozen: no packet, no FIN — the socket stays open
+            device.send_signal(signal.SIGSTOP)  # frozen: no packet, no FIN — the socket stays open
             died = time.monotonic()
             while "silent" not in gateway.alerted("offline") and time.monotonic() - died < 4 * keepalive + 10:
                 time.sleep(0.02)
@@ -132,4 +140,6 @@ def test_a_device_that_dies_silently_is_reported_offline_through_its_last_will(m
             device.send_signal(signal.SIGKILL)
             device.wait()
     print(f"silent device reported offline after {delay:.2f} s (keep-alive {keepalive} s)")
-    assert "silent" in gateway.alerted("offline") and delay <= 1.5 * keepalive + MOSQUITTO_SWEEP_S + 1.5, delay  # 1.5 s for a loaded CI machine
+    assert "silent" in gateway.alerted("offline") and delay <= 1.5 * keepalive + MOSQUITTO_SWEEP_S + 1.5, (
+        delay
+    )  # 1.5 s for a loaded CI machine

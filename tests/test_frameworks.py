@@ -1,9 +1,10 @@
 """Framework detection at the edge."""
+
 import keras
 import pytest
 import torch
 
-from scaledown.frameworks import framework_of
+from scaledown.foundations.frameworks import framework_of
 
 
 def test_detects_keras_and_torch():
@@ -28,6 +29,9 @@ def test_the_package_asks_which_framework_in_one_place_only():
     import re
 
     package = pathlib.Path(__file__).resolve().parents[1] / "scaledown"
-    checks = [str(p.relative_to(package)) for p in package.rglob("*.py")
-              if p.name != "frameworks.py" and re.search(r"isinstance\([^)]*torch\.nn\.Module\)", p.read_text())]
-    assert not checks, f"framework dispatch outside scaledown/frameworks.py: {checks}"
+    checks = [
+        str(p.relative_to(package))
+        for p in package.rglob("*.py")
+        if p.name != "frameworks.py" and re.search(r"isinstance\([^)]*torch\.nn\.Module\)", p.read_text())
+    ]
+    assert not checks, f"framework dispatch outside scaledown/foundations/frameworks.py: {checks}"

@@ -1,14 +1,14 @@
-"""Targets, the graph IR and the readers of scaledown.hardware."""
+"""Targets, the graph IR and the readers of scaledown.foundations.hardware."""
+
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from scaledown.hardware import TARGETS, get_target, list_targets, read_graph, targets_table
-from scaledown.hardware.graph import (Graph, Op, Tensor, count_macs, count_params,
-                                      peak_activation_bytes)
-from scaledown.hardware.targets import TFLITE_MICRO_OPS
+from scaledown.foundations.hardware import TARGETS, get_target, list_targets, read_graph, targets_table
+from scaledown.foundations.hardware.graph import Graph, Op, Tensor, count_macs, count_params, peak_activation_bytes
+from scaledown.foundations.hardware.targets import TFLITE_MICRO_OPS
 
 
 def test_get_target_by_id_and_alias_ignores_case():
@@ -18,8 +18,10 @@ def test_get_target_by_id_and_alias_ignores_case():
 
 
 def test_unknown_target_names_the_choices():
-    with pytest.raises(ValueError, match=re.escape(
-            "Unknown target 'foo': choose one of esp32s3, nano33ble, pi (pi4), pi4, pi5, stm32h7.")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape("Unknown target 'foo': choose one of esp32s3, nano33ble, pi (pi4), pi4, pi5, stm32h7."),
+    ):
         get_target("foo")
 
 
@@ -32,8 +34,9 @@ def test_tflite_micro_ops_are_registered_in_the_installed_runtime():
     tflm = pytest.importorskip("tflite_micro")
     libraries = list(Path(tflm.__file__).parent.rglob("_runtime*.so"))
     try:
-        symbols = subprocess.run(["nm", "-D", "-C", str(libraries[0])], capture_output=True,
-                                 text=True, check=True).stdout
+        symbols = subprocess.run(
+            ["nm", "-D", "-C", str(libraries[0])], capture_output=True, text=True, check=True
+        ).stdout
     except (IndexError, OSError, subprocess.CalledProcessError):
         pytest.skip("cannot read the symbol table of the tflite-micro runtime")
     registered = set(re.findall(r"tflite::micro::Register_(\w+)\(\)", symbols))
@@ -44,8 +47,12 @@ def test_peak_activation_follows_liveness_through_a_residual_branch():
     # x -> a -> b, then c = x + b, then y: x stays alive until the ADD.
     sizes = {"x": 100, "a": 200, "b": 50, "c": 100, "y": 10}
     tensors = {n: Tensor(n, (s,), "int8") for n, s in sizes.items()}
-    ops = [Op("conv_a", "CONV_2D", ["x"], ["a"]), Op("conv_b", "CONV_2D", ["a"], ["b"]),
-           Op("add", "ADD", ["x", "b"], ["c"]), Op("dense", "FULLY_CONNECTED", ["c"], ["y"])]
+    ops = [
+        Op("conv_a", "CONV_2D", ["x"], ["a"]),
+        Op("conv_b", "CONV_2D", ["a"], ["b"]),
+        Op("add", "ADD", ["x", "b"], ["c"]),
+        Op("dense", "FULLY_CONNECTED", ["c"], ["y"]),
+    ]
     graph = Graph(ops, tensors, ["x"], ["y"], "test")
     # conv_a: x+a = 300; conv_b: x+a+b = 350; add: x+b+c = 250; dense: c+y = 110
     assert peak_activation_bytes(graph) == (350, "conv_b")
@@ -53,14 +60,17 @@ def test_peak_activation_follows_liveness_through_a_residual_branch():
 
 def _tiny_keras_model():
     import keras
-    return keras.Sequential([
-        keras.Input((8, 8, 1)),
-        keras.layers.Conv2D(4, 3, activation="relu"),   # 6x6x4 output
-        keras.layers.BatchNormalization(),
-        keras.layers.Flatten(),
-        keras.layers.Dropout(0.5),
-        keras.layers.Dense(3),
-    ])
+
+    return keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(4, 3, activation="relu"),  # 6x6x4 output
+            keras.layers.BatchNormalization(),
+            keras.layers.Flatten(),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(3),
+        ]
+    )
 
 
 def test_keras_macs_and_params_match_hand_count():
@@ -92,15 +102,23 @@ def test_torch_macs_and_params_match_hand_count():
     graph = read_graph(model, input_shape=(1, 1, 8, 8))
     assert count_params(graph) == sum(p.numel() for p in model.parameters())
     assert count_macs(graph) == 6 * 6 * 4 * 9 + 6 * 6 * 4 * 9 + 144 * 3
-    assert [op.type for op in graph.ops if op.type != "FOLDED"] == \
-        ["CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "RESHAPE", "FULLY_CONNECTED"]
+    assert [op.type for op in graph.ops if op.type != "FOLDED"] == [
+        "CONV_2D",
+        "DEPTHWISE_CONV_2D",
+        "ADD",
+        "RESHAPE",
+        "FULLY_CONNECTED",
+    ]
 
 
 def test_corrupt_tflite_file_is_one_sentence_value_error(tmp_path):
     path = tmp_path / "broken.tflite"
     path.write_bytes(b"not a flatbuffer")
-    with pytest.raises(ValueError, match=r"^Cannot read '.*broken\.tflite' as a TensorFlow Lite "
-                                         r"model \(.*\): expected .*\.$") as error:
+    with pytest.raises(
+        ValueError,
+        match=r"^Cannot read '.*broken\.tflite' as a TensorFlow Lite "
+        r"model \(.*\): expected .*\.$",
+    ) as error:
         read_graph(path)
     assert str(error.value).count(". ") == 0
 

@@ -1,6 +1,6 @@
 """``scaledown labs grade``: a table of ✅/💡/⏱ per step; a hang, a crash or a deleted file is reported, not fatal."""
+
 import json
-import pathlib
 
 import pytest
 
@@ -21,8 +21,13 @@ def _fail(message):
 
 
 def test_grades_each_step_and_records_strict_failures(tmp_path):
-    path = _notebook(tmp_path / "a.ipynb", SETUP, 'lab.check("one", lambda: "fine")',
-                     _fail("not yet") + 'lab.check("two", _fail)', 'print("after the unmet check")')
+    path = _notebook(
+        tmp_path / "a.ipynb",
+        SETUP,
+        'lab.check("one", lambda: "fine")',
+        _fail("not yet") + 'lab.check("two", _fail)',
+        'print("after the unmet check")',
+    )
     result = grading.grade_notebook(path, time_limit=60)
     assert result.marks == {"one": grading.PASSED, "two": grading.HINT}
     assert result.raised == ["two"] and result.notes == []
@@ -41,7 +46,9 @@ def test_a_hang_a_crash_an_error_and_a_deletion_are_reported_and_the_run_goes_on
     keep = tmp_path / "submissions" / "keep.txt"
     keep.parent.mkdir()
     keep.write_text("a learner's file")
-    hang = _notebook(keep.parent / "hang.ipynb", SETUP, 'lab.check("one", lambda: "fine")', "import time\ntime.sleep(120)")
+    hang = _notebook(
+        keep.parent / "hang.ipynb", SETUP, 'lab.check("one", lambda: "fine")', "import time\ntime.sleep(120)"
+    )
     crash = _notebook(keep.parent / "crash.ipynb", SETUP, "import os\nos._exit(1)")
     error = _notebook(keep.parent / "error.ipynb", SETUP, "undefined_name", 'lab.check("one", lambda: "fine")')
     delete = _notebook(keep.parent / "delete.ipynb", SETUP, f"import os\nos.remove({str(keep)!r})")
@@ -75,11 +82,14 @@ def test_cli_prints_one_table_with_a_column_per_step(tmp_path, capsys):
     assert todo.count(grading.HINT) == 2 and "0/2" in todo
 
 
-@pytest.mark.parametrize("args, message", [
-    (["labs", "grade", "no/such/folder"], "does not exist"),
-    (["labs", "grade", "."], None),
-    (["labs", "grade", "x.ipynb", "--timeout", "0"], "--timeout must be a positive number"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["labs", "grade", "no/such/folder"], "does not exist"),
+        (["labs", "grade", "."], None),
+        (["labs", "grade", "x.ipynb", "--timeout", "0"], "--timeout must be a positive number"),
+    ],
+)
 def test_cli_bad_input_is_one_sentence(args, message, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert cli.main(args) == 2
@@ -91,14 +101,27 @@ def test_cli_bad_input_is_one_sentence(args, message, tmp_path, monkeypatch, cap
 
 def test_wrong_answers_run_as_detours_in_one_kernel():
     from scaledown.labs.wrong_answers import try_wrong_answers
-    cells = [SETUP, "def double(x):\n    return 2 * x", 'lab.check("one", lambda: double(2) == 4 or _no())',
-             'lab.check("two", lambda: "fine" if double(1) == 2 else _no())']
+
+    cells = [
+        SETUP,
+        "def double(x):\n    return 2 * x",
+        'lab.check("one", lambda: double(2) == 4 or _no())',
+        'lab.check("two", lambda: "fine" if double(1) == 2 else _no())',
+    ]
     cells[2] = "def _no():\n    raise Hint('double(2) should be 4')\n" + cells[2]
-    notebook = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": s}
-                          for s in cells], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
-    wrong = [{"step": "two", "replace": "double(1) == 2", "with": "double(1) == 3", "why": "a later cell, listed first"},
-             {"step": "one", "replace": "2 * x", "with": "x + x", "why": "the same, written otherwise"},
-             {"step": "one", "replace": "2 * x", "with": "3 * x", "why": "triples"}]
+    notebook = {
+        "cells": [
+            {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": s} for s in cells
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    wrong = [
+        {"step": "two", "replace": "double(1) == 2", "with": "double(1) == 3", "why": "a later cell, listed first"},
+        {"step": "one", "replace": "2 * x", "with": "x + x", "why": "the same, written otherwise"},
+        {"step": "one", "replace": "2 * x", "with": "3 * x", "why": "triples"},
+    ]
     run = try_wrong_answers(notebook, wrong, time_limit=60)
     assert [r.mark for r in run.wrong] == [grading.HINT, grading.PASSED, grading.HINT]
     assert run.marks == {"one": grading.PASSED, "two": grading.PASSED} and run.errors == []
@@ -106,8 +129,19 @@ def test_wrong_answers_run_as_detours_in_one_kernel():
 
 def test_a_wrong_answer_that_matches_nothing_is_a_clear_error():
     from scaledown.labs.wrong_answers import try_wrong_answers
-    notebook = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-                           "source": SETUP}, {"cell_type": "code", "metadata": {}, "outputs": [],
-                           "execution_count": None, "source": 'lab.check("one", lambda: "ok")'}], "metadata": {}}
+
+    notebook = {
+        "cells": [
+            {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": SETUP},
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "outputs": [],
+                "execution_count": None,
+                "source": 'lab.check("one", lambda: "ok")',
+            },
+        ],
+        "metadata": {},
+    }
     with pytest.raises(ValueError, match="occurs 0 times"):
         try_wrong_answers(notebook, [{"step": "one", "replace": "nothing like it", "with": "x", "why": "w"}])

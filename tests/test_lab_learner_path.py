@@ -16,6 +16,7 @@ step's check; the filled copy's grade is the marks of that run's right path.
 
 One test class per lab, so that ``pytest -n 2 --dist loadscope`` keeps a lab's runs together.
 """
+
 import functools
 import json
 import pathlib
@@ -66,8 +67,13 @@ class _LabTests:
         assert run.marks == {step: grading.PASSED for step in run.marks} and run.marks
 
     def test_grade_table_shows_the_filled_and_the_unfilled_copy(self):
-        graded_filled = grading.GradeResult(pathlib.Path("filled.ipynb"), "lab", tuple(filled_with_detours(self.solution.name).marks),
-                                            filled_with_detours(self.solution.name).marks, 0.0)
+        graded_filled = grading.GradeResult(
+            pathlib.Path("filled.ipynb"),
+            "lab",
+            tuple(filled_with_detours(self.solution.name).marks),
+            filled_with_detours(self.solution.name).marks,
+            0.0,
+        )
         table = grading.grade_table([unfilled(self.solution.name), graded_filled])
         unfilled_row, filled_row = table.splitlines()[1:3]
         assert grading.HINT in unfilled_row and grading.PASSED not in unfilled_row
@@ -89,7 +95,9 @@ def _lab_class(solution):
         self._wrong_answer_gets_a_hint(index)
 
     name = "TestLab_" + solution.stem
-    return name, type(name, (_LabTests,), {"solution": solution, "test_wrong_answer_gets_a_hint": test_wrong_answer_gets_a_hint})
+    return name, type(
+        name, (_LabTests,), {"solution": solution, "test_wrong_answer_gets_a_hint": test_wrong_answer_gets_a_hint}
+    )
 
 
 globals().update(_lab_class(s) for s in SOLUTIONS)

@@ -1,4 +1,5 @@
 """The lab format: stubs from solutions, checks that hint instead of raising, progress."""
+
 import json
 import pathlib
 
@@ -13,33 +14,43 @@ SOLUTIONS = sorted((ROOT / "labs" / "solutions").glob("*.ipynb"))
 def test_assignment_becomes_ellipsis_stub():
     src = "x = 1\n### BEGIN SOLUTION\nmodel = build(3)\nacc, loss = 0.9, 1.0\n### END SOLUTION\nprint(x)"
     assert labs.student_source(src) == (
-        "x = 1\nmodel = ...  # YOUR CODE HERE\nacc, loss = ..., ...  # YOUR CODE HERE\nprint(x)")
+        "x = 1\nmodel = ...  # YOUR CODE HERE\nacc, loss = ..., ...  # YOUR CODE HERE\nprint(x)"
+    )
 
 
 def test_function_keeps_signature_and_docstring():
-    src = ('### BEGIN SOLUTION\ndef quantize(x, scale):\n    """Map to int8."""\n'
-           '    return round(x / scale)\n### END SOLUTION')
+    src = (
+        '### BEGIN SOLUTION\ndef quantize(x, scale):\n    """Map to int8."""\n'
+        "    return round(x / scale)\n### END SOLUTION"
+    )
     assert labs.student_source(src) == (
-        'def quantize(x, scale):\n    """Map to int8."""\n    return ...  # YOUR CODE HERE')
+        'def quantize(x, scale):\n    """Map to int8."""\n    return ...  # YOUR CODE HERE'
+    )
 
 
 def test_stub_keeps_loops_and_the_names_a_function_returns():
-    src = ("def f(xs):\n    ### BEGIN SOLUTION\n    total = 0\n    for x in xs:\n        if x > 0:\n"
-           "            total += x\n    scale = total / 2\n    return scale, total\n    ### END SOLUTION")
+    src = (
+        "def f(xs):\n    ### BEGIN SOLUTION\n    total = 0\n    for x in xs:\n        if x > 0:\n"
+        "            total += x\n    scale = total / 2\n    return scale, total\n    ### END SOLUTION"
+    )
     assert labs.student_source(src) == (
         "def f(xs):\n    total = ...  # YOUR CODE HERE\n    for x in xs:\n        ...  # YOUR CODE HERE\n"
-        "    scale = ...  # YOUR CODE HERE\n    return scale, total")
+        "    scale = ...  # YOUR CODE HERE\n    return scale, total"
+    )
     namespace = {}
     exec(labs.student_source(src), namespace)
     assert namespace["f"]([1, 2]) == (Ellipsis, Ellipsis)
 
 
 def test_stub_keeps_an_if_that_returns_and_blanks_one_that_does_not():
-    src = ("### BEGIN SOLUTION\ndef sign(x):\n    if x < 0:\n        return -1\n    y = abs(x)\n"
-           "    if y > 9:\n        y = 9\n    return y\n### END SOLUTION")
+    src = (
+        "### BEGIN SOLUTION\ndef sign(x):\n    if x < 0:\n        return -1\n    y = abs(x)\n"
+        "    if y > 9:\n        y = 9\n    return y\n### END SOLUTION"
+    )
     assert labs.student_source(src) == (
         "def sign(x):\n    if x < 0:\n        return ...  # YOUR CODE HERE\n    y = ...  # YOUR CODE HERE\n"
-        "    ...  # YOUR CODE HERE\n    return y")
+        "    ...  # YOUR CODE HERE\n    return y"
+    )
 
 
 def test_every_stub_of_the_course_is_valid_python():
@@ -50,9 +61,19 @@ def test_every_stub_of_the_course_is_valid_python():
 
 
 def test_filled_notebook_puts_each_block_back_into_its_blank():
-    solution = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": 1,
-                           "source": "def f(x):\n    ### BEGIN SOLUTION\n    y = x + 1\n    return y\n    ### END SOLUTION\n"
-                                     "### BEGIN SOLUTION\nz = f(1)\n### END SOLUTION"}], "metadata": {}}
+    solution = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "outputs": [],
+                "execution_count": 1,
+                "source": "def f(x):\n    ### BEGIN SOLUTION\n    y = x + 1\n    return y\n    ### END SOLUTION\n"
+                "### BEGIN SOLUTION\nz = f(1)\n### END SOLUTION",
+            }
+        ],
+        "metadata": {},
+    }
     learner = labs.make_student_notebook(solution)
     filled = labs.filled_notebook(learner, solution)
     assert filled["cells"][0]["source"] == "def f(x):\n    y = x + 1\n    return y\nz = f(1)"
@@ -62,7 +83,10 @@ def test_filled_notebook_puts_each_block_back_into_its_blank():
 
 
 def test_wrong_answers_stay_out_of_the_learners_copy():
-    solution = {"cells": [], "metadata": {"scaledown": {"wrong_answers": [{"step": "a", "replace": "1", "with": "2", "why": "x"}]}}}
+    solution = {
+        "cells": [],
+        "metadata": {"scaledown": {"wrong_answers": [{"step": "a", "replace": "1", "with": "2", "why": "x"}]}},
+    }
     assert "scaledown" not in labs.make_student_notebook(solution)["metadata"]
 
 
@@ -124,8 +148,9 @@ def test_student_notebook_is_in_sync_with_its_solution(solution):
     student = ROOT / "labs" / solution.name
     expected = labs.make_student_notebook(json.loads(solution.read_text()))
     assert student.exists(), f"{student} is missing: run `scaledown labs build`"
-    assert json.loads(student.read_text())["cells"] == expected["cells"], \
+    assert json.loads(student.read_text())["cells"] == expected["cells"], (
         f"{student.name} is out of date: run `scaledown labs build`"
+    )
 
 
 @pytest.mark.parametrize("solution", SOLUTIONS, ids=lambda p: p.name)
@@ -152,6 +177,7 @@ def test_progress_report_counts_passed_checks(tmp_path, monkeypatch, capsys):
 
 def test_progress_cli_prints_the_report(tmp_path, monkeypatch, capsys):
     from scaledown import cli
+
     monkeypatch.setenv("SCALEDOWN_PROGRESS", str(tmp_path / "p.json"))
     assert cli.main(["progress"]) == 0
     assert "ch00-read-a-profile" in capsys.readouterr().out
@@ -160,14 +186,16 @@ def test_progress_cli_prints_the_report(tmp_path, monkeypatch, capsys):
 def _skeleton(notebook):
     """Per function (and per cell, for top-level code): how many returns and loops it has."""
     import ast
+
     counts = {}
     for number, cell in enumerate(c for c in notebook["cells"] if c["cell_type"] == "code"):
         source = "".join(cell["source"])
         tree = ast.parse(source.replace("### BEGIN SOLUTION", "").replace("### END SOLUTION", ""))
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                counts[node.name] = tuple(sum(isinstance(n, kinds) for n in ast.walk(node))
-                                          for kinds in (ast.Return, (ast.For, ast.While)))
+                counts[node.name] = tuple(
+                    sum(isinstance(n, kinds) for n in ast.walk(node)) for kinds in (ast.Return, (ast.For, ast.While))
+                )
         top = [n for n in tree.body if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
         counts[f"cell {number}"] = sum(isinstance(n, (ast.For, ast.While)) for t in top for n in ast.walk(t))
     return counts

@@ -1,8 +1,9 @@
-"""scaledown.models: the same architecture in Keras and PyTorch, built from one spec."""
+"""scaledown.foundations.models: the same architecture in Keras and PyTorch, built from one spec."""
+
 import numpy as np
 import pytest
 
-from scaledown.models import (
+from scaledown.foundations.models import (
     ArchitectureSpec,
     build,
     efficientnet_lite,
@@ -94,7 +95,7 @@ def test_v2_residual_adds_where_stride_is_one_and_channels_match():
 
 def test_torch_inverted_residual_uses_the_skip_where_keras_adds():
     pytest.importorskip("torch")
-    from scaledown.models.torch_builder import InvertedResidual
+    from scaledown.foundations.models.torch_builder import InvertedResidual
 
     model = build(mobilenet_v2_spec(), "torch")
     skips = [name for name, m in model.named_children() if isinstance(m, InvertedResidual) and m.use_residual]
@@ -109,7 +110,9 @@ def test_efficientnet_lite_uses_kernels_3_and_5():
     assert {block.kernel_size for block in efficientnet_lite_spec().blocks} == {3, 5}
 
 
-@pytest.mark.parametrize("value, expected", [(16, 16), (12, 16), (4, 8), (1, 8), (32 * 0.75, 24), (20, 24), (36, 40), (100, 104)])
+@pytest.mark.parametrize(
+    "value, expected", [(16, 16), (12, 16), (4, 8), (1, 8), (32 * 0.75, 24), (20, 24), (36, 40), (100, 104)]
+)
 def test_make_divisible(value, expected):
     assert make_divisible(value) == expected
 

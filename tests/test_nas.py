@@ -1,22 +1,26 @@
-"""scaledown.nas: the search space, constraints checked before training, Pareto fronts, the two searches."""
+"""scaledown.compress.nas: the search space, constraints checked before training, Pareto fronts, the two searches."""
+
 import dataclasses
 
 import numpy as np
 import pytest
 
-from scaledown import models, nas
+from scaledown.compress import nas
+from scaledown.foundations import models
 
 SPACE = nas.SearchSpace()
 # A small space for the searches with a fake fitness: 2 * 3 * 2 * 2 * 2 * 2 = 96 knob settings.
-TOY = nas.SearchSpace(widths=(0.5, 1.0, 1.5), depths=(1.0, 2.0), kernel_sizes=(3, 5), expansions=(2, 6),
-                      resolutions=(16, 32))
+TOY = nas.SearchSpace(
+    widths=(0.5, 1.0, 1.5), depths=(1.0, 2.0), kernel_sizes=(3, 5), expansions=(2, 6), resolutions=(16, 32)
+)
 OPTIMUM = nas.Candidate("mobilenet_v2", 1.5, 2.0, 5, 6, 16)
 
 
 def toy_fitness(candidate):
     """Higher the more knobs agree with OPTIMUM, measured by option index (1.0 exactly at OPTIMUM)."""
-    distance = sum(abs(TOY.options(k).index(getattr(candidate, k)) - TOY.options(k).index(getattr(OPTIMUM, k)))
-                   for k in nas.KNOBS)
+    distance = sum(
+        abs(TOY.options(k).index(getattr(candidate, k)) - TOY.options(k).index(getattr(OPTIMUM, k))) for k in nas.KNOBS
+    )
     return 1.0 - distance / 10
 
 
@@ -43,8 +47,9 @@ def test_baseline_candidate_is_chapter_1s_model():
 
 
 def test_space_size_counts_v1_once_per_expansion():
-    space = nas.SearchSpace(widths=(0.5, 1.0), depths=(1.0,), kernel_sizes=(3,), expansions=(2, 4, 6),
-                            resolutions=(32,))
+    space = nas.SearchSpace(
+        widths=(0.5, 1.0), depths=(1.0,), kernel_sizes=(3,), expansions=(2, 4, 6), resolutions=(32,)
+    )
     assert space.size() == 2 + 2 * 3
 
 
@@ -87,18 +92,23 @@ def test_pareto_front_needs_one_score_per_cost():
 
 
 def test_evolution_finds_the_optimum_of_a_toy_objective():
-    result = nas.evolutionary_search(TOY, None, toy_fitness, max_candidates=60, population_size=8,
-                                     sample_size=3, seed=0, progress=False)
+    result = nas.evolutionary_search(
+        TOY, None, toy_fitness, max_candidates=60, population_size=8, sample_size=3, seed=0, progress=False
+    )
     assert result.best().candidate.key() == OPTIMUM.key() and result.best().accuracy == 1.0
     assert len(result.evaluated) <= 60 and len({e.candidate.key() for e in result.evaluated}) == len(result.evaluated)
 
 
 def test_evolution_beats_random_search_on_the_toy_objective():
     seeds = range(5)
-    evolution = [nas.evolutionary_search(TOY, None, toy_fitness, max_candidates=30, seed=s,
-                                         progress=False).best().accuracy for s in seeds]
-    random = [nas.random_search(TOY, None, toy_fitness, max_candidates=30, seed=s,
-                                progress=False).best().accuracy for s in seeds]
+    evolution = [
+        nas.evolutionary_search(TOY, None, toy_fitness, max_candidates=30, seed=s, progress=False).best().accuracy
+        for s in seeds
+    ]
+    random = [
+        nas.random_search(TOY, None, toy_fitness, max_candidates=30, seed=s, progress=False).best().accuracy
+        for s in seeds
+    ]
     assert np.mean(evolution) > np.mean(random)
 
 
@@ -113,8 +123,7 @@ def test_same_seed_same_search():
 
 
 def test_time_budget_stops_the_search():
-    result = nas.random_search(TOY, None, toy_fitness, max_candidates=50, max_seconds=1e-9, seed=0,
-                               progress=False)
+    result = nas.random_search(TOY, None, toy_fitness, max_candidates=50, max_seconds=1e-9, seed=0, progress=False)
     assert result.stopped_by == "time" and result.evaluated == []
 
 
@@ -125,10 +134,17 @@ def test_search_skips_infeasible_candidates_before_training():
         trained.append(candidate)
         return candidate.width
 
-    space = nas.SearchSpace(families=("mobilenet_v2",), widths=(0.25, 2.0), depths=(1.0,), kernel_sizes=(3,),
-                            expansions=(6,), resolutions=(16, 96))
-    result = nas.random_search(space, nas.Constraints(target="nano33ble"), fitness, max_candidates=3, seed=0,
-                               progress=False)
+    space = nas.SearchSpace(
+        families=("mobilenet_v2",),
+        widths=(0.25, 2.0),
+        depths=(1.0,),
+        kernel_sizes=(3,),
+        expansions=(6,),
+        resolutions=(16, 96),
+    )
+    result = nas.random_search(
+        space, nas.Constraints(target="nano33ble"), fitness, max_candidates=3, seed=0, progress=False
+    )
     assert [c.key() for c in trained] == [e.candidate.key() for e in result.evaluated]
     assert all(e.feasibility.ok for e in result.evaluated)
     assert {e.candidate for e in result.rejected} == {nas.Candidate("mobilenet_v2", 2.0, 1.0, 3, 6, 96)}
@@ -154,13 +170,17 @@ def test_plot_draws_both_fronts_and_limits():
     matplotlib.use("Agg")
     constraints = nas.Constraints(target="nano33ble")
     costs = [nas.Feasibility(True, (), ram, flash, 0.01, 1000, 100) for ram, flash in ((2048, 9000), (4096, 40000))]
-    evaluated = [nas.Evaluation(i, nas.baseline_candidate(), f, accuracy)
-                 for i, (f, accuracy) in enumerate(zip(costs, (0.8, 0.9)))]
+    evaluated = [
+        nas.Evaluation(i, nas.baseline_candidate(), f, accuracy)
+        for i, (f, accuracy) in enumerate(zip(costs, (0.8, 0.9)))
+    ]
     result = nas.SearchResult("random", evaluated, [], [0.8, 0.9], constraints, 1.0, "candidates")
     fig = nas.plot_search(result, baseline=(costs[0], 0.85))
     assert len(fig.axes) == 2
-    assert [line.get_xdata()[0] for ax in fig.axes for line in ax.lines if line.get_linestyle() == "--"] == \
-        [constraints.ram_limit_bytes / 1024, constraints.flash_limit_bytes / 1024]
+    assert [line.get_xdata()[0] for ax in fig.axes for line in ax.lines if line.get_linestyle() == "--"] == [
+        constraints.ram_limit_bytes / 1024,
+        constraints.flash_limit_bytes / 1024,
+    ]
 
 
 def test_candidate_label():

@@ -1,4 +1,5 @@
 """Conventions every notebook and lab follows: the Colab badge and install cell, the book's TOC."""
+
 import json
 import pathlib
 import subprocess

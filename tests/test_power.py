@@ -1,7 +1,15 @@
 """Battery life from a duty cycle."""
+
 import pytest
 
-from scaledown.power import DutyCycle, PowerProfile, battery_life, inference_energy_j, plot_battery_tradeoffs, sweep
+from scaledown.deploy.power import (
+    DutyCycle,
+    PowerProfile,
+    battery_life,
+    inference_energy_j,
+    plot_battery_tradeoffs,
+    sweep,
+)
 
 
 def test_always_sleeping_device_lasts_capacity_over_sleep_current():

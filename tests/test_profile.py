@@ -1,29 +1,34 @@
 """profile(): numbers and verdicts for real Keras, PyTorch, .tflite and .onnx models."""
+
 import json
 
 import numpy as np
 import pytest
 
-from scaledown.hardware import profile
+from scaledown.foundations.hardware import profile
 
 
 def _keras_cnn(activation="relu"):
     import keras
+
     # Random biases, as after training: the converter drops or shares all-zero ones.
     bias = {"bias_initializer": "random_normal"}
-    return keras.Sequential([
-        keras.Input((16, 16, 1)),
-        keras.layers.Conv2D(16, 3, activation=activation, **bias),
-        keras.layers.DepthwiseConv2D(3, activation="relu6", **bias),
-        keras.layers.Conv2D(32, 1, **bias),
-        keras.layers.GlobalAveragePooling2D(),
-        keras.layers.Dense(10, activation="softmax", **bias),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((16, 16, 1)),
+            keras.layers.Conv2D(16, 3, activation=activation, **bias),
+            keras.layers.DepthwiseConv2D(3, activation="relu6", **bias),
+            keras.layers.Conv2D(32, 1, **bias),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(10, activation="softmax", **bias),
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
 def tflite_files(tmp_path_factory):
     import tensorflow as tf
+
     model = _keras_cnn()
     folder = tmp_path_factory.mktemp("tflite")
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
@@ -31,8 +36,7 @@ def tflite_files(tmp_path_factory):
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     rng = np.random.default_rng(0)
-    converter.representative_dataset = lambda: ([rng.random((1, 16, 16, 1), dtype=np.float32)]
-                                                for _ in range(8))
+    converter.representative_dataset = lambda: ([rng.random((1, 16, 16, 1), dtype=np.float32)] for _ in range(8))
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = converter.inference_output_type = tf.int8
     (folder / "int8.tflite").write_bytes(converter.convert())
@@ -54,9 +58,17 @@ def test_tflite_files_profile_like_their_keras_model(tflite_files):
 def test_torch_model_exported_to_onnx_profiles_from_the_file(tmp_path):
     import torch
     import torch.nn as nn
-    model = nn.Sequential(nn.Conv2d(1, 8, 3), nn.BatchNorm2d(8), nn.ReLU6(),
-                          nn.Conv2d(8, 8, 3, groups=8), nn.ReLU(),
-                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4)).eval()
+
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 3),
+        nn.BatchNorm2d(8),
+        nn.ReLU6(),
+        nn.Conv2d(8, 8, 3, groups=8),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(8, 4),
+    ).eval()
     path = tmp_path / "model.onnx"
     torch.onnx.export(model, torch.zeros(1, 1, 16, 16), path, dynamo=False)
     from_onnx = profile(path, target="pi")
@@ -79,6 +91,7 @@ def test_unsupported_op_is_named_for_nano33ble_but_not_for_pi():
 @pytest.fixture(scope="module")
 def mobilenet():
     import keras
+
     return keras.applications.MobileNetV2(alpha=0.35, input_shape=(96, 96, 3), weights=None)
 
 
@@ -87,8 +100,7 @@ def test_mobilenet_does_not_fit_nano33ble(mobilenet):
     assert not result.fits_flash and not result.fits_ram and not result.ok
     assert result.parameters == mobilenet.count_params()
     efficiency = result.verdict[1]
-    assert "flash 6.5 MB + 128.0 KB reserved of 1.0 MB: does not fit, 5.6 MB (5,847,328 bytes) over" \
-        in efficiency
+    assert "flash 6.5 MB + 128.0 KB reserved of 1.0 MB: does not fit, 5.6 MB (5,847,328 bytes) over" in efficiency
     assert "RAM 882.2 KB + 64.0 KB reserved of 256.0 KB: does not fit" in efficiency
 
 
@@ -110,8 +122,9 @@ def test_int8_qdq_onnx_profiles_with_int8_weights(tmp_path):
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, quantize_static
 
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3), torch.nn.ReLU(), torch.nn.Flatten(),
-                                torch.nn.Linear(8 * 14 * 14, 4)).eval()
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 8, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(8 * 14 * 14, 4)
+    ).eval()
     float_path, int8_path = tmp_path / "model.onnx", tmp_path / "model_int8.onnx"
     torch.onnx.export(model, torch.zeros(1, 1, 16, 16), float_path, dynamo=False, input_names=["x"])
 
@@ -132,11 +145,11 @@ def test_folding_batchnorm_counts_one_bias_per_channel_in_channels_first_graphs(
     # a PyTorch conv without bias, then BatchNorm: folding gives the conv 16 int32 biases, not one per column
     import torch
 
-    from scaledown.hardware import read_graph
-    from scaledown.hardware.graph import int8_weight_bytes
+    from scaledown.foundations.hardware import read_graph
+    from scaledown.foundations.hardware.graph import int8_weight_bytes
 
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3, bias=False), torch.nn.BatchNorm2d(16)).eval()
-    graph = read_graph(model, input_shape=(1, 3, 32, 20))     # output (1, 16, 30, 18): columns 18, channels 16
+    graph = read_graph(model, input_shape=(1, 3, 32, 20))  # output (1, 16, 30, 18): columns 18, channels 16
     conv = next(op for op in graph.ops if op.weights)
     assert conv.weights == 16 * 3 * 3 * 3 and conv.biases == 16
     assert int8_weight_bytes(graph) == 16 * 3 * 3 * 3 + 4 * 16

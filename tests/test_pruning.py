@@ -1,10 +1,13 @@
 """Pruning: the masks and the schedule on arrays, then real Keras and PyTorch models on a few digits."""
+
 import keras
 import numpy as np
 import pytest
 import torch
 
-from scaledown import datasets, models, profile, pruning
+from scaledown import profile
+from scaledown.compress import pruning
+from scaledown.foundations import datasets, models
 
 
 def test_magnitude_mask_prunes_the_smallest_weights():
@@ -27,7 +30,7 @@ def test_layer_masks_prune_the_same_fraction_in_every_layer():
 def test_polynomial_schedule_follows_zhu_and_gupta():
     s = lambda t: pruning.polynomial_decay_sparsity(t, 0.8, begin_step=10, end_step=110)  # noqa: E731
     assert s(0) == 0.0 and s(10) == 0.0 and s(110) == pytest.approx(0.8) and s(500) == pytest.approx(0.8)
-    assert s(60) == pytest.approx(0.8 * (1 - 0.5 ** 3))
+    assert s(60) == pytest.approx(0.8 * (1 - 0.5**3))
 
 
 def test_bad_sparsity_is_a_clear_error():
@@ -61,10 +64,15 @@ def test_sensitivity_analysis_measures_each_layer_and_restores_it():
     x, y, _, _ = datasets.load_digits(layout="NCHW", limit=40)
     model = models.baseline("torch")
     before = pruning.prunable_weights(model)
-    rows = pruning.sensitivity_analysis(model, x, y, sparsities=(0.5, 0.9), layers=["stem.0", "logits"],
-                                        progress=False)
+    rows = pruning.sensitivity_analysis(model, x, y, sparsities=(0.5, 0.9), layers=["stem.0", "logits"], progress=False)
     assert [(r["layer"], r["sparsity"]) for r in rows] == [
-        ("stem.0", 0.0), ("stem.0", 0.5), ("stem.0", 0.9), ("logits", 0.0), ("logits", 0.5), ("logits", 0.9)]
+        ("stem.0", 0.0),
+        ("stem.0", 0.5),
+        ("stem.0", 0.9),
+        ("logits", 0.0),
+        ("logits", 0.5),
+        ("logits", 0.9),
+    ]
     after = pruning.prunable_weights(model)
     assert all(np.array_equal(before[k], after[k]) for k in before)
 
@@ -127,8 +135,9 @@ def test_prune_channels_rounds_kept_filters_to_a_multiple():
 
 
 def test_prune_channels_rejects_a_flatten_of_a_feature_map_clearly():
-    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3), keras.layers.Flatten(),
-                              keras.layers.Dense(2)])
+    model = keras.Sequential(
+        [keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3), keras.layers.Flatten(), keras.layers.Dense(2)]
+    )
     with pytest.raises(ValueError, match=r"flattens a \(6, 6, 4\) feature map; .*only of a 1x1 map"):
         pruning.prune_channels(model, 0.5)
 
@@ -137,14 +146,22 @@ def test_torch_prune_channels_refuses_a_flatten_of_a_map_larger_than_1x1():
     import torch
     from torch import nn
 
-    from scaledown.pruning import prune_channels
+    from scaledown.compress.pruning import prune_channels
 
-    model = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3), nn.ReLU(), nn.Flatten(),
-                          nn.Linear(8 * 4 * 4, 3))
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 4 * 4, 3)
+    )
     model(torch.zeros(1, 1, 8, 8))  # the model itself is fine
     with pytest.raises(ValueError, match="takes 128 features from a map of 8 channels"):
         prune_channels(model, 0.5)
-    pooled = nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-                           nn.Flatten(), nn.Linear(8, 3))
+    pooled = nn.Sequential(
+        nn.Conv2d(1, 8, 3),
+        nn.ReLU(),
+        nn.Conv2d(8, 8, 3),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(8, 3),
+    )
     pruned = prune_channels(pooled, 0.5)
     assert pruned(torch.zeros(1, 1, 8, 8)).shape == (1, 3)

@@ -1,10 +1,9 @@
-"""scaledown.quantization: the arithmetic, calibration, BN folding, STE, and every backend on its real runtime."""
+"""scaledown.compress.quantization: the arithmetic, calibration, BN folding, STE, and every backend on its real runtime."""
+
 import numpy as np
 import pytest
 
-from scaledown.datasets import load_digits
-from scaledown.models import baseline
-from scaledown.quantization import (
+from scaledown.compress.quantization import (
     MinMaxObserver,
     MSEObserver,
     PercentileObserver,
@@ -17,11 +16,14 @@ from scaledown.quantization import (
     size_breakdown,
     sqnr_db,
 )
+from scaledown.foundations.datasets import load_digits
+from scaledown.foundations.models import baseline
 
 RNG = np.random.default_rng(0)
 
 
 # --- arithmetic -------------------------------------------------------------------------------------------
+
 
 def test_round_trip_error_is_at_most_half_a_step_inside_the_range():
     x = RNG.uniform(-1.3, 2.7, size=10_000)
@@ -63,6 +65,7 @@ def test_range_is_widened_to_include_zero_so_zero_is_exact():
 
 # --- calibration and SQNR ---------------------------------------------------------------------------------
 
+
 def _with_outliers():
     values = RNG.normal(size=20_000)
     values[:5] = [40.0, -35.0, 30.0, 25.0, -20.0]
@@ -100,6 +103,7 @@ def test_sqnr_of_noise_one_tenth_of_the_signal_is_20_db():
 
 # --- PyTorch: BN folding, STE, QAT → QDQ ONNX, ORT PTQ, OpenVINO ------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def digits_nchw():
     return load_digits(layout="NCHW", limit=300)
@@ -107,7 +111,7 @@ def digits_nchw():
 
 @pytest.fixture(scope="module")
 def torch_model(digits_nchw):
-    from scaledown.training import train_torch
+    from scaledown.foundations.training import train_torch
 
     model = baseline("torch")
     train_torch(model, digits_nchw.x_train, digits_nchw.y_train, epochs=2, progress=False)
@@ -115,7 +119,7 @@ def torch_model(digits_nchw):
 
 
 def _logits(model, x):
-    from scaledown.training import predict_torch
+    from scaledown.foundations.training import predict_torch
 
     return predict_torch(model, x)
 
@@ -123,18 +127,17 @@ def _logits(model, x):
 def test_batchnorm_folding_keeps_the_outputs(torch_model, digits_nchw):
     from torch import nn
 
-    from scaledown.quantization.batchnorm import fold_conv_bn_torch
+    from scaledown.compress.quantization.batchnorm import fold_conv_bn_torch
 
     folded = fold_conv_bn_torch(torch_model)
     assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
-    np.testing.assert_allclose(_logits(folded, digits_nchw.x_test), _logits(torch_model, digits_nchw.x_test),
-                               atol=1e-5)
+    np.testing.assert_allclose(_logits(folded, digits_nchw.x_test), _logits(torch_model, digits_nchw.x_test), atol=1e-5)
 
 
 def test_straight_through_gradient_is_one_inside_the_range_and_zero_outside():
     import torch
 
-    from scaledown.quantization.torch_qat import fake_quantize_ste
+    from scaledown.compress.quantization.torch_qat import fake_quantize_ste
 
     x = torch.tensor([-3.0, -0.5, 0.0, 0.7, 3.0], requires_grad=True)
     fake_quantize_ste(x, torch.tensor(1 / 64), torch.tensor(0.0)).sum().backward()  # range ±2
@@ -145,13 +148,14 @@ def test_torch_qat_exports_qdq_onnx_that_onnxruntime_runs(torch_model, digits_nc
     import onnx
     import torch
 
-    from scaledown.quantization.onnx import run_onnx
-    from scaledown.quantization.torch_qat import export_qdq_onnx, prepare_qat
-    from scaledown.training import train_torch
+    from scaledown.compress.quantization.onnx import run_onnx
+    from scaledown.compress.quantization.torch_qat import export_qdq_onnx, prepare_qat
+    from scaledown.foundations.training import train_torch
 
     qat_model = prepare_qat(torch_model)
-    train_torch(qat_model, digits_nchw.x_train[:96], digits_nchw.y_train[:96], epochs=1, learning_rate=1e-4,
-                progress=False)
+    train_torch(
+        qat_model, digits_nchw.x_train[:96], digits_nchw.y_train[:96], epochs=1, learning_rate=1e-4, progress=False
+    )
     path = export_qdq_onnx(qat_model, torch.as_tensor(digits_nchw.x_test[:1]), tmp_path / "qat.onnx")
     graph = onnx.load(path).graph
     assert "QuantizeLinear" in {node.op_type for node in graph.node}
@@ -168,8 +172,7 @@ def test_onnxruntime_static_ptq_runs_and_tracks_the_float_model(torch_model, dig
 
 
 def test_nncf_openvino_ir_runs_and_tracks_the_float_model(torch_model, digits_nchw, tmp_path):
-    qmodel = quantize(torch_model, (digits_nchw.x_train,), method="ptq", backend="openvino",
-                      num_calibration=100)
+    qmodel = quantize(torch_model, (digits_nchw.x_train,), method="ptq", backend="openvino", num_calibration=100)
     saved = qmodel.save(tmp_path / "digits.xml")
     assert saved.with_suffix(".bin").exists() and qmodel.size_bytes > 0
     assert sqnr_db(_logits(torch_model, digits_nchw.x_test), qmodel.predict(digits_nchw.x_test)) > 15
@@ -188,6 +191,7 @@ def test_depthwise_layers_gain_most_from_per_channel_weights(torch_model, digits
 
 # --- Keras → TFLite: PTQ, QAT, LiteRT and TFLite Micro ----------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def digits_nhwc():
     return load_digits(layout="NHWC", limit=300)
@@ -195,7 +199,7 @@ def digits_nhwc():
 
 @pytest.fixture(scope="module")
 def keras_model(digits_nhwc):
-    from scaledown.training import train_keras
+    from scaledown.foundations.training import train_keras
 
     model = baseline("keras")
     train_keras(model, digits_nhwc.x_train, digits_nhwc.y_train, epochs=2)
@@ -228,7 +232,7 @@ def test_keras_ptq_weights_are_a_quarter_of_the_float_weights_and_the_parts_add_
 
 
 def test_an_untrained_model_needs_random_batchnorm_to_measure_file_sizes(digits_nhwc):
-    from scaledown.quantization import randomize_batchnorm
+    from scaledown.compress.quantization import randomize_batchnorm
 
     untrained, randomised = baseline("keras"), randomize_batchnorm(baseline("keras"))
     sizes = [quantize(m, (digits_nhwc.x_train[:16],), method="none").size_bytes for m in (untrained, randomised)]
@@ -244,8 +248,8 @@ def test_size_breakdown_rejects_other_files(tmp_path):
 
 def test_litert_and_tflite_micro_give_identical_int8_outputs(keras_ptq):
     # The baseline's int8 file, every test digit: LiteRT's reference kernels and TFLite Micro agree bit for bit.
-    from scaledown.hardware.tflite_reader import read_tflite
-    from scaledown.quantization.tensorflow import run_tflite
+    from scaledown.compress.quantization.tensorflow import run_tflite
+    from scaledown.foundations.hardware.tflite_reader import read_tflite
 
     x = load_digits(layout="NHWC").x_test
     litert = run_tflite(keras_ptq.path, x, runtime="litert", reference_kernels=True, raw=True)
@@ -263,7 +267,7 @@ def keras_trained(digits_nhwc):
     After ``keras_model``'s two epochs it still predicts one class for every digit, and
     an accuracy kept by QAT would say nothing.
     """
-    from scaledown.training import train_keras
+    from scaledown.foundations.training import train_keras
 
     model = baseline("keras")
     train_keras(model, digits_nhwc.x_train, digits_nhwc.y_train, epochs=8)
@@ -277,18 +281,17 @@ def _accuracy(logits, labels):
 @pytest.fixture(scope="module")
 def keras_qat(keras_trained, digits_nhwc):
     """``(qat_model, tflite_bytes)``: tfmot's fake-quantized model after one epoch of QAT, and its int8 file."""
-    from scaledown.quantization import tensorflow as tfl
+    from scaledown.compress.quantization import tensorflow as tfl
 
     qat_model = tfl.prepare_qat_keras(keras_trained)
     tfl.fit_qat_keras(qat_model, digits_nhwc.x_train[:64], digits_nhwc.y_train[:64], epochs=1)
     return qat_model, tfl.qat_tflite(qat_model)
 
 
-def test_keras_qat_fake_quantizes_every_kernel_and_activation_onto_the_int8_grid(keras_trained, keras_qat,
-                                                                                  digits_nhwc):
+def test_keras_qat_fake_quantizes_every_kernel_and_activation_onto_the_int8_grid(keras_trained, keras_qat, digits_nhwc):
     import keras
 
-    from scaledown.quantization.tensorflow import TFLiteRunner
+    from scaledown.compress.quantization.tensorflow import TFLiteRunner
 
     qat_model, content = keras_qat
     names = {w.name.split(":")[0] for w in qat_model.weights}
@@ -313,7 +316,7 @@ def test_keras_qat_fake_quantizes_every_kernel_and_activation_onto_the_int8_grid
 
 
 def test_keras_qat_int8_tflite_computes_what_the_qat_model_simulated(keras_trained, keras_qat, digits_nhwc):
-    from scaledown.quantization.tensorflow import TFLiteRunner
+    from scaledown.compress.quantization.tensorflow import TFLiteRunner
 
     qat_model, content = keras_qat
     x = digits_nhwc.x_test
@@ -348,6 +351,7 @@ def test_keras_qat_with_tfmot_converts_to_an_int8_tflite_that_keeps_the_accuracy
 
 # --- the entry point ----------------------------------------------------------------------------------------
 
+
 def test_unsupported_model_raises_one_sentence_listing_what_is_supported():
     from sklearn.linear_model import LogisticRegression
 
@@ -371,6 +375,7 @@ def test_import_scaledown_imports_no_framework():
 # --- Integer-only inference: the requantization of an int8 layer, by hand -----------------------------------
 # The same arithmetic as notebook 02, section 10: an int32 accumulator rescaled by M = s_in · s_w / s_out,
 # held as a Q31 integer M0 and a right shift (gemmlowp's and TFLite's MultiplyByQuantizedMultiplier).
+
 
 def _quantize_multiplier(multiplier):
     import math
@@ -397,10 +402,14 @@ def _requantize(acc, m0, shift):
 
 def test_hand_requantization_of_the_first_conv_matches_litert_reference_kernels_bit_for_bit(keras_ptq):
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
-    from scaledown.quantization.tensorflow import TFLiteRunner
 
-    interpreter = Interpreter(model_path=str(keras_ptq.path), experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
-                              experimental_preserve_all_tensors=True)
+    from scaledown.compress.quantization.tensorflow import TFLiteRunner
+
+    interpreter = Interpreter(
+        model_path=str(keras_ptq.path),
+        experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+        experimental_preserve_all_tensors=True,
+    )
     interpreter.allocate_tensors()
     tensors = {t["index"]: t["quantization_parameters"] for t in interpreter.get_tensor_details()}
     layer = interpreter._get_ops_details()[0]
@@ -413,16 +422,24 @@ def test_hand_requantization_of_the_first_conv_matches_litert_reference_kernels_
         inputs.append(interpreter.get_tensor(input_index)[0])
         outputs.append(interpreter.get_tensor(output_index)[0])
     q_in, litert = np.stack(inputs).astype(np.int64), np.stack(outputs).astype(np.int64)
-    weights = interpreter.get_tensor(weight_index).astype(np.int64)      # (C_out, 3, 3, C_in), stride 2, SAME
+    weights = interpreter.get_tensor(weight_index).astype(np.int64)  # (C_out, 3, 3, C_in), stride 2, SAME
     z_in, s_in = int(tensors[input_index]["zero_points"][0]), np.float64(tensors[input_index]["scales"][0])
     z_out, s_out = int(tensors[output_index]["zero_points"][0]), np.float64(tensors[output_index]["scales"][0])
     assert litert.shape[1:] == (16, 16, weights.shape[0]) and q_in.shape[1:3] == (32, 32)
 
-    padded = np.pad(q_in - z_in, ((0, 0), (0, 1), (0, 1), (0, 0)))   # SAME, stride 2: one row and column after
+    padded = np.pad(q_in - z_in, ((0, 0), (0, 1), (0, 1), (0, 0)))  # SAME, stride 2: one row and column after
     acc = interpreter.get_tensor(bias_index).astype(np.int64) + sum(
-        padded[:, dy:dy + 32:2, dx:dx + 32:2, :] @ weights[:, dy, dx, :].T for dy in range(3) for dx in range(3))
-    m0, shift = map(np.array, zip(*(_quantize_multiplier(float(s_in * s_w / s_out))
-                                    for s_w in tensors[weight_index]["scales"].astype(np.float64))))
+        padded[:, dy : dy + 32 : 2, dx : dx + 32 : 2, :] @ weights[:, dy, dx, :].T for dy in range(3) for dx in range(3)
+    )
+    m0, shift = map(
+        np.array,
+        zip(
+            *(
+                _quantize_multiplier(float(s_in * s_w / s_out))
+                for s_w in tensors[weight_index]["scales"].astype(np.float64)
+            )
+        ),
+    )
     assert ((2**30 <= m0) & (m0 < 2**31)).all()
     hand = np.clip(_requantize(acc, m0, shift) + z_out, max(-128, z_out), min(127, z_out + round(6 / s_out)))
     assert hand.size == 20 * 16 * 16 * weights.shape[0]

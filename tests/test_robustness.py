@@ -1,10 +1,11 @@
 """Bit flips, their detection, a timing leak, and voting."""
+
 import types
 
 import numpy as np
 import pytest
 
-from scaledown import federated, robustness
+from scaledown.operate import federated, robustness
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def test_range_check_flags_corrupted_activations(model):
     assert robustness.range_check(corrupted, low, high).tolist() == [i == 5 for i in range(len(hidden))]
 
 
-TICK = 2.0 ** -20  # about 1 µs, a power of two so that sums of ticks are exact in floating point
+TICK = 2.0**-20  # about 1 µs, a power of two so that sums of ticks are exact in floating point
 
 
 @pytest.fixture

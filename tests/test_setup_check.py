@@ -1,4 +1,5 @@
 """The installation check names what is missing, in one line each."""
+
 import importlib.metadata
 
 from scaledown import setup_check

@@ -1,10 +1,11 @@
 """The shared latency measurement, on a fake clock that each call moves by a known amount."""
+
 import types
 
 import pytest
 
-from scaledown import timing
-from scaledown.timing import median_ms
+from scaledown.foundations import timing
+from scaledown.foundations.timing import median_ms
 
 
 def test_median_ms_is_the_median_of_the_timed_repeats_in_milliseconds(monkeypatch):

@@ -1,8 +1,9 @@
 """The shared training loops learn, in both frameworks, on a few digits."""
+
 import numpy as np
 import torch
 
-from scaledown import datasets, models, training
+from scaledown.foundations import datasets, models, training
 
 
 def test_train_keras_learns_digits():

@@ -6,15 +6,16 @@ old model. The power-cut tests cut after every flash write of an update (and lea
 write half done once), as MCUboot's simulator does: after the reboot the device runs the
 old model or the new one, never neither.
 """
+
 import json
 import struct
 
-import numpy as np
 import pytest
 
-from scaledown import federated, pick, updates
-from scaledown.updates import REASONS, Flash, PowerCut, UpdateRefused
-from scaledown.updates.signing import Manifest
+from scaledown import pick
+from scaledown.operate import federated, updates
+from scaledown.operate.updates import REASONS, Flash, PowerCut, UpdateRefused
+from scaledown.operate.updates.signing import Manifest
 
 
 @pytest.fixture(scope="module")
@@ -54,18 +55,21 @@ def test_the_signature_is_checked_before_the_manifest_is_parsed(models, monkeypa
     assert device.last_refusal == "bad_signature" and parsed == []
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda m: {**m, "counter": "2"}, "counter is not a non-negative integer"),
-    (lambda m: {**m, "counter": True}, "counter is not a non-negative integer"),
-    (lambda m: {**m, "payload_bytes": -1}, "payload_bytes is not a non-negative integer"),
-    (lambda m: {**m, "model": 7}, "model is not a string"),
-    (lambda m: {**m, "tensors": "w2"}, "tensors is not a list of names"),
-    (lambda m: {**m, "kind": "patch"}, "is not 'full' or 'delta'"),
-    (lambda m: {**m, "target_sha256": "00"}, "not 64 lowercase hex digits"),
-    (lambda m: {**m, "extra": 1}, "unknown fields ['extra']"),
-    (lambda m: {k: v for k, v in m.items() if k != "counter"}, "lacks ['counter']"),
-    (lambda m: [m], "not a JSON object"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda m: {**m, "counter": "2"}, "counter is not a non-negative integer"),
+        (lambda m: {**m, "counter": True}, "counter is not a non-negative integer"),
+        (lambda m: {**m, "payload_bytes": -1}, "payload_bytes is not a non-negative integer"),
+        (lambda m: {**m, "model": 7}, "model is not a string"),
+        (lambda m: {**m, "tensors": "w2"}, "tensors is not a list of names"),
+        (lambda m: {**m, "kind": "patch"}, "is not 'full' or 'delta'"),
+        (lambda m: {**m, "target_sha256": "00"}, "not 64 lowercase hex digits"),
+        (lambda m: {**m, "extra": 1}, "unknown fields ['extra']"),
+        (lambda m: {k: v for k, v in m.items() if k != "counter"}, "lacks ['counter']"),
+        (lambda m: [m], "not a JSON object"),
+    ],
+)
 def test_a_signed_manifest_with_wrong_fields_is_refused_in_one_sentence(models, edit, message):
     old, new, health_check, private_key, public_key = models
     device = updates.ABDevice(old, public_key, health_check)
@@ -108,13 +112,13 @@ def test_every_refusal_reason_is_documented():
 
 # ---------------------------------------------------------------- fuzzing
 def test_fuzzed_updates_are_all_refused_and_the_old_model_keeps_answering(models):
-    from scaledown.updates.faults import MUTATIONS, fuzz
+    from scaledown.operate.updates.faults import MUTATIONS, fuzz
 
     old, new, health_check, private_key, public_key = models
     attacker_key, _ = updates.generate_keypair()
     device = updates.ABDevice(old, public_key, health_check)
     current, older = old, []
-    for counter in range(1, 4):       # the device installs three genuine updates first
+    for counter in range(1, 4):  # the device installs three genuine updates first
         target = new if current is old else old
         update = updates.make_update(current, target, private_key, counter=counter, version=f"1.{counter}")
         assert device.receive(update.wire()).startswith("installed")
@@ -145,7 +149,7 @@ def update_and_count(old, new, health_check, private_key, public_key):
 
 
 def test_the_power_cut_sweep_counts_every_write_and_no_brick(models):
-    from scaledown.updates.faults import power_cut_sweep
+    from scaledown.operate.updates.faults import power_cut_sweep
 
     old, new, health_check, private_key, public_key = models
     update = updates.make_update(old, new, private_key, counter=1, version="1.1")
@@ -160,7 +164,7 @@ def test_a_power_cut_after_every_flash_write_never_leaves_the_device_without_a_m
     wire, writes = update_and_count(old, new, health_check, private_key, public_key)
     assert writes >= 10, f"the update takes {writes} flash operations; use smaller pages to test more cut points"
     outcomes = {"old": 0, "new": 0}
-    for k in range(writes):   # the cut hits operation k+1: 1..N-1 between writes, and the last one itself
+    for k in range(writes):  # the cut hits operation k+1: 1..N-1 between writes, and the last one itself
         flash = Flash(page_size=256)
         device = updates.ABDevice(old, public_key, health_check, flash=flash)
         flash.cut_after, flash.torn = flash.operations + k, torn
@@ -171,7 +175,7 @@ def test_a_power_cut_after_every_flash_write_never_leaves_the_device_without_a_m
         assert device.has_working_model() and running in (digest(old), digest(new)), f"cut at write {k + 1}"
         outcomes["new" if running == digest(new) else "old"] += 1
         assert device.counter == (1 if running == digest(new) else 0)
-        again = device.receive(wire)   # the vendor resends: it installs, or is refused as already installed
+        again = device.receive(wire)  # the vendor resends: it installs, or is refused as already installed
         assert again.startswith("installed") or device.last_refusal == "rollback", again
         assert digest(device.weights()) == digest(new)
     assert outcomes["old"] > 0 and outcomes["new"] > 0
@@ -193,5 +197,5 @@ def test_a_model_that_crashes_at_boot_is_rolled_back_after_three_attempts(models
     for boot in range(2):
         with pytest.raises(PowerCut):
             device.reboot()
-    device.reboot()   # the fourth boot: three attempts never confirmed, so back to slot A
+    device.reboot()  # the fourth boot: three attempts never confirmed, so back to slot A
     assert len(crashes) == 3 and device.active == "A" and device.counter == 0 and device.has_working_model()

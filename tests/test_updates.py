@@ -1,11 +1,9 @@
 """Signed manifests, delta updates and A/B slots: a device never ends without a working model."""
-import json
 
 import numpy as np
 import pytest
 
-from scaledown import federated, updates
-from scaledown.updates import UpdateRefused
+from scaledown.operate import federated, updates
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +34,7 @@ def test_delta_holds_only_the_changed_tensors(setup):
 
 
 def test_last_layer_update_of_the_baseline_is_under_ten_percent_of_the_full_model(setup):
-    from scaledown import models
+    from scaledown.foundations import models
 
     *_, private_key, _ = setup
     old = {k: v.numpy() for k, v in models.baseline("torch").state_dict().items()}
@@ -80,8 +78,9 @@ def test_unsigned_tampered_and_wrong_key_updates_are_refused(setup):
     assert device.last_refusal == "bad_signature"
     bad_payload = bytearray(update.payload)
     bad_payload[len(bad_payload) // 2] ^= 0xFF
-    assert "tampered in transit" in device.receive(updates.Update(update.manifest, update.signature,
-                                                                  bytes(bad_payload)).wire())
+    assert "tampered in transit" in device.receive(
+        updates.Update(update.manifest, update.signature, bytes(bad_payload)).wire()
+    )
     other_key, _ = updates.generate_keypair()
     forged = updates.make_update(old, new, other_key, counter=1, version="evil")
     assert "tampered" in device.receive(forged.wire())

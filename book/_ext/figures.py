@@ -14,6 +14,7 @@ chapters with MyST's ``{figure}`` directive, with ``:alt:`` text and a caption:
 A PNG is rewritten only when its bytes change, so an unchanged figure does not make
 Sphinx re-read its chapter. Registered in ``_config.yml`` (``sphinx: local_extensions``).
 """
+
 import base64
 import importlib.util
 import io
@@ -51,7 +52,7 @@ def _load(path: pathlib.Path):
 
 
 def draw_diagrams(output: pathlib.Path = OUTPUT / "diagrams") -> list:
-    """Run every ``book/diagrams/ch*.py``; return the PNGs (written or already up to date)."""
+    """Run every ``book/diagrams/*.py`` but ``_shapes.py``; return the PNGs (written or already up to date)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -60,7 +61,7 @@ def draw_diagrams(output: pathlib.Path = OUTPUT / "diagrams") -> list:
     sys.path.insert(0, str(DIAGRAMS))  # the scripts share _shapes.py
     pngs = []
     try:
-        for path in sorted(DIAGRAMS.glob("ch*.py")):
+        for path in sorted(DIAGRAMS.glob("[!_]*.py")):
             try:
                 figure = _load(path).draw()
             except Exception as exc:  # name the script that broke, not just the traceback

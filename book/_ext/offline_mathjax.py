@@ -9,6 +9,7 @@ MathJax 2 is configured with ``mathjax2_config``; the ``mathjax3_config`` that
 myst-parser writes is dropped, since MathJax 2 does not read it. MyST marks each page
 ``tex2jax_ignore`` and each formula ``math``: MathJax typesets the formulas only.
 """
+
 import pathlib
 import shutil
 
@@ -41,8 +42,10 @@ def mathjax_source() -> pathlib.Path:
     try:
         import jupyter_server_mathjax
     except ImportError as exc:
-        raise RuntimeError("offline_mathjax needs the package jupyter-server-mathjax: "
-                           "run `make lab` (or pip install -r requirements.txt).") from exc
+        raise RuntimeError(
+            "offline_mathjax needs the package jupyter-server-mathjax: "
+            "run `make lab` (or pip install -r requirements.txt)."
+        ) from exc
     source = pathlib.Path(jupyter_server_mathjax.__file__).parent / "static"
     if not (source / "MathJax.js").is_file():
         raise RuntimeError(f"offline_mathjax: no MathJax.js in {source}; reinstall jupyter-server-mathjax.")

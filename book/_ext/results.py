@@ -13,6 +13,7 @@ detected) prints as a dash. A
 missing file or key is a build error that names both, so a renamed key cannot leave a
 hole in the text. ``{result}`NAME:command``` quotes how the file was made.
 """
+
 import json
 import pathlib
 
@@ -49,7 +50,7 @@ def lookup(name: str, key: str):
 def lookup_in(node, key: str):
     """The value at dotted ``key`` in a results tree; a part may itself hold a dot (``step_0.5sd``)."""
     parts, i = key.split("."), 0
-    while i < len(parts):        # a key may itself hold a dot ("step_0.5sd"): take the longest that exists
+    while i < len(parts):  # a key may itself hold a dot ("step_0.5sd"): take the longest that exists
         for j in range(len(parts), i, -1):
             part = ".".join(parts[i:j])
             if isinstance(node, dict) and part in node:
@@ -68,11 +69,13 @@ def format_result(text: str) -> str:
     name, _, rest = text.partition(":")
     key, _, fmt = rest.partition(":")
     if not name or not key:
-        raise ResultError(f"{{result}}`{text}`: write {{result}}`NAME:KEY[:FORMAT]`, e.g. compression:structured.macs:,")
+        raise ResultError(
+            f"{{result}}`{text}`: write {{result}}`NAME:KEY[:FORMAT]`, e.g. compression:structured.macs:,"
+        )
     value = lookup(name.strip(), key.strip())
     if isinstance(value, (dict, list)):
         raise ResultError(f"{{result}}`{text}` names a group of results, not one value")
-    if value is None:   # a value the run did not produce, e.g. the delay of a change that was never detected
+    if value is None:  # a value the run did not produce, e.g. the delay of a change that was never detected
         return "—"
     try:
         return format(value, fmt) if fmt else str(value)

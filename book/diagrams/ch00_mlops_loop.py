@@ -1,12 +1,22 @@
 """Chapter 0: the same five-step loop, on a server and on a fleet of microcontrollers."""
+
 from _shapes import CLOUD, DEVICE, INK, arrow, box, canvas, polyline_arrow, save, side
 
 STEPS = ("train", "optimise", "deploy", "monitor", "update")
-SERVER = ("on GPUs, all the data", "optional: servers are big", "a container behind\nan endpoint",
-          "log every request", "redeploy in seconds;\nA/B test live traffic")
-DEVICE_SIDE = ("in the cloud, or federated\non the devices", "must fit 256 KB SRAM, 1 MB flash:\nint8, pruning, distillation, NAS",
-               "a C array and TFLite Micro,\nonly the ops compiled in", "summaries over BLE / MQTT:\nevery byte costs battery",
-               "over the air, signed, A/B slots:\na failed update rolls back")
+SERVER = (
+    "on GPUs, all the data",
+    "optional: servers are big",
+    "a container behind\nan endpoint",
+    "log every request",
+    "redeploy in seconds;\nA/B test live traffic",
+)
+DEVICE_SIDE = (
+    "in the cloud, or federated\non the devices",
+    "must fit 256 KB SRAM, 1 MB flash:\nint8, pruning, distillation, NAS",
+    "a C array and TFLite Micro,\nonly the ops compiled in",
+    "summaries over BLE / MQTT:\nevery byte costs battery",
+    "over the air, signed, A/B slots:\na failed update rolls back",
+)
 ROW, H = 1.75, 1.25  # vertical pitch and height of a step's box
 
 
@@ -26,8 +36,17 @@ def _column(ax, x, w, notes, fill, title, loop_left):
     start = (x if loop_left else x + w, boxes[-1][1] + H / 2)
     end = (x if loop_left else x + w, boxes[0][1] + H / 2)
     polyline_arrow(ax, [start, (edge, start[1]), (edge, end[1]), end])
-    ax.text(edge + (-0.15 if loop_left else 0.15), 4.4, "the next version", rotation=90, ha="center", va="center",
-            fontsize=9.5, color=INK, bbox=dict(facecolor="white", edgecolor="none", pad=1))
+    ax.text(
+        edge + (-0.15 if loop_left else 0.15),
+        4.4,
+        "the next version",
+        rotation=90,
+        ha="center",
+        va="center",
+        fontsize=9.5,
+        color=INK,
+        bbox=dict(facecolor="white", edgecolor="none", pad=1),
+    )
 
 
 def draw():

@@ -1,4 +1,5 @@
 """Chapter 3: the same weight matrix pruned by magnitude (unstructured) and by filter (structured)."""
+
 import sys
 from pathlib import Path
 
@@ -6,12 +7,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for scaledown
-from scaledown.pruning import magnitude_mask  # noqa: E402
-
 from _shapes import ACCENT, INK, save  # noqa: E402
 
-FILTERS, INPUTS = 8, 16     # a 1x1 convolution: 8 filters (rows) over 16 input channels (columns)
-SPARSITY = 0.5              # the same fraction of weights removed both ways
+from scaledown.compress.pruning import magnitude_mask  # noqa: E402
+
+FILTERS, INPUTS = 8, 16  # a 1x1 convolution: 8 filters (rows) over 16 input channels (columns)
+SPARSITY = 0.5  # the same fraction of weights removed both ways
 
 
 def weights(seed=0):
@@ -39,22 +40,43 @@ def draw():
     w = weights()
     dense = np.ones_like(w, dtype=bool)
     unstructured = magnitude_mask(w, SPARSITY)
-    norms = np.abs(w).sum(axis=1)                       # L1 norm of each filter
+    norms = np.abs(w).sum(axis=1)  # L1 norm of each filter
     weakest = np.argsort(norms, kind="stable")[: int(round(SPARSITY * FILTERS))]
     structured = dense.copy()
     structured[weakest] = False
 
     fig, axes = plt.subplots(3, 1, figsize=(9, 8.4))
-    _grid(axes[0], w, dense, "dense", f"{FILTERS} filters (rows) × {INPUTS} inputs\n(columns) = {w.size} weights;\nshade: |w|")
-    _grid(axes[1], w, unstructured, f"unstructured, {SPARSITY:.0%}",
-          f"the {int(SPARSITY * w.size)} smallest |w|, anywhere,\nset to 0: same shape, zeros\nscattered — saves bytes only\n"
-          "if stored sparse or compressed")
-    _grid(axes[2], w, structured, f"structured, {SPARSITY:.0%} of filters",
-          f"the {len(weakest)} filters with the smallest\nL1 norm removed: a {FILTERS - len(weakest)}×{INPUTS} dense\n"
-          "layer, faster on any runtime")
+    _grid(
+        axes[0],
+        w,
+        dense,
+        "dense",
+        f"{FILTERS} filters (rows) × {INPUTS} inputs\n(columns) = {w.size} weights;\nshade: |w|",
+    )
+    _grid(
+        axes[1],
+        w,
+        unstructured,
+        f"unstructured, {SPARSITY:.0%}",
+        f"the {int(SPARSITY * w.size)} smallest |w|, anywhere,\nset to 0: same shape, zeros\nscattered — saves bytes only\n"
+        "if stored sparse or compressed",
+    )
+    _grid(
+        axes[2],
+        w,
+        structured,
+        f"structured, {SPARSITY:.0%} of filters",
+        f"the {len(weakest)} filters with the smallest\nL1 norm removed: a {FILTERS - len(weakest)}×{INPUTS} dense\n"
+        "layer, faster on any runtime",
+    )
     for row in weakest:
-        axes[2].annotate("", xy=(-0.6, row), xytext=(-1.8, row),
-                         arrowprops=dict(arrowstyle="-|>", color=ACCENT, lw=1.3), annotation_clip=False)
+        axes[2].annotate(
+            "",
+            xy=(-0.6, row),
+            xytext=(-1.8, row),
+            arrowprops=dict(arrowstyle="-|>", color=ACCENT, lw=1.3),
+            annotation_clip=False,
+        )
     fig.subplots_adjust(left=0.05, right=0.6, top=0.98, bottom=0.02, hspace=0.12)
     return fig
 

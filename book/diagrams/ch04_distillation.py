@@ -1,8 +1,8 @@
 """Chapter 4: what the student learns from — the labels and the teacher's softened outputs."""
-import numpy as np
-from matplotlib.patches import Rectangle
 
-from _shapes import ACCENT, CLOUD, DEVICE, INK, ARTEFACT, arrow, box, canvas, save, side
+import numpy as np
+from _shapes import ACCENT, ARTEFACT, CLOUD, DEVICE, INK, arrow, box, canvas, save, side
+from matplotlib.patches import Rectangle
 
 # The notebook's teacher logits for a "1" that looks like a 7 (notebooks/04_distillation, section 1).
 TEACHER_LOGITS = np.array([1.0, 9.0, 0.5, 2.0, 0.0, 1.5, 0.2, 6.5, 3.0, 0.8])
@@ -27,23 +27,47 @@ def _bars(ax, x, y, w, h, hard, soft):
 
 def draw():
     fig, ax = canvas(12.4, 10.6)
-    x_in = box(ax, 4.9, 9.45, 2.6, 0.95, "image x (a “1”)", fill="white", fontsize=11)
-    teacher = box(ax, 0.5, 7.3, 4.7, 1.4, "teacher (trained, frozen)\nMobileNet v1, width 2\n137,642 parameters",
-                  fill=CLOUD, fontsize=11)
-    student = box(ax, 7.2, 7.3, 4.7, 1.4, "student (learning)\nMobileNet v1, width 0.5\n10,802 parameters",
-                  fill=DEVICE, fontsize=11)
+    box(ax, 4.9, 9.45, 2.6, 0.95, "image x (a “1”)", fill="white", fontsize=11)
+    teacher = box(
+        ax,
+        0.5,
+        7.3,
+        4.7,
+        1.4,
+        "teacher (trained, frozen)\nMobileNet v1, width 2\n137,642 parameters",
+        fill=CLOUD,
+        fontsize=11,
+    )
+    student = box(
+        ax,
+        7.2,
+        7.3,
+        4.7,
+        1.4,
+        "student (learning)\nMobileNet v1, width 0.5\n10,802 parameters",
+        fill=DEVICE,
+        fontsize=11,
+    )
     arrow(ax, (5.6, 9.45), side(teacher, "top"), connection="arc3,rad=0.15")
     arrow(ax, (6.8, 9.45), side(student, "top"), connection="arc3,rad=-0.15")
 
     # the teacher's soft targets, computed
     hard, soft = softmax(TEACHER_LOGITS, 1), softmax(TEACHER_LOGITS, T)
     _bars(ax, 0.95, 4.3, 3.8, 1.55, hard, soft)
-    ax.text(2.85, 6.4, f"softmax(z_t / T): outline T = 1,\nfilled T = {T}", ha="center", va="center", fontsize=10,
-            color=INK)
+    ax.text(
+        2.85, 6.4, f"softmax(z_t / T): outline T = 1,\nfilled T = {T}", ha="center", va="center", fontsize=10, color=INK
+    )
     arrow(ax, side(teacher, "bottom"), (2.85, 6.85))
     ax.text(3.0, 7.05, "logits z_t", ha="left", va="center", fontsize=10, color=INK)
-    ax.text(5.0, 4.9, f"“1”: {hard[1]:.3f} → {soft[1]:.3f}\n“7”: {hard[7]:.3f} → {soft[7]:.3f}",
-            ha="left", va="center", fontsize=10, color=ACCENT)
+    ax.text(
+        5.0,
+        4.9,
+        f"“1”: {hard[1]:.3f} → {soft[1]:.3f}\n“7”: {hard[7]:.3f} → {soft[7]:.3f}",
+        ha="left",
+        va="center",
+        fontsize=10,
+        color=ACCENT,
+    )
 
     s_soft = box(ax, 6.9, 5.0, 2.5, 1.0, f"softmax(z_s / T)\nT = {T}", fill=ARTEFACT, fontsize=10.5)
     s_hard = box(ax, 9.7, 5.0, 2.4, 1.0, "softmax(z_s)\nT = 1", fill=ARTEFACT, fontsize=10.5)
@@ -58,13 +82,21 @@ def draw():
     arrow(ax, side(s_soft, "bottom"), (5.9, 3.0))
     arrow(ax, side(s_hard, "bottom"), (10.9, 3.0))
     arrow(ax, side(label, "bottom"), (9.5, 3.0))
-    total = box(ax, 3.4, 0.1, 5.6, 1.0, "loss = α · CE + (1 − α) · T² · KL", fill="#fff7d6", fontsize=11.5,
-                weight="bold")
+    box(ax, 3.4, 0.1, 5.6, 1.0, "loss = α · CE + (1 − α) · T² · KL", fill="#fff7d6", fontsize=11.5, weight="bold")
     arrow(ax, side(kl, "bottom"), (5.2, 1.1))
     arrow(ax, side(ce, "bottom"), (8.2, 1.1))
-    ax.text(10.6, 0.55, "only the student's\nweights are updated", ha="center", va="center", fontsize=10,
-            style="italic", color=INK)
+    ax.text(
+        10.6,
+        0.55,
+        "only the student's\nweights are updated",
+        ha="center",
+        va="center",
+        fontsize=10,
+        style="italic",
+        color=INK,
+    )
     return fig
+
 
 if __name__ == "__main__":
     save(draw(), "ch04_distillation.png")

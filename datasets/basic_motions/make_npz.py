@@ -16,6 +16,7 @@ class label. The npz stores them channels-first, as in the archive:
 Rerunning gives identical arrays but a different file sha256 (zip timestamps):
 update ``_SHA256`` in ``scaledown/datasets/motions.py`` if you regenerate it.
 """
+
 import sys
 from pathlib import Path
 

@@ -6,6 +6,7 @@ Not run by the tests (they load the npz). To redo it:
     unzip -q /tmp/sk/scikit_kinematics-0.10.4-py3-none-any.whl 'tests/data/*' -d /tmp/sk
     python datasets/imu_streams/make_npz.py /tmp/sk/tests/data
 """
+
 import sys
 from pathlib import Path
 
@@ -23,7 +24,7 @@ def main(data_dir: Path) -> None:
     polulu = np.loadtxt(data_dir / "data_polulu.txt", usecols=range(6))
     np.savez_compressed(
         Path(__file__).with_name("imu_streams.npz"),
-        xio=xio[:, 1:7].astype(np.float32),                                    # gyro, acc: already in order
+        xio=xio[:, 1:7].astype(np.float32),  # gyro, acc: already in order
         xsens=np.concatenate([xsens[:, 3:6], xsens[:, 0:3]], axis=1).astype(np.float32),  # reorder to gyro, acc
         polulu=np.concatenate([polulu[:, 3:6], polulu[:, 0:3]], axis=1).astype(np.float32),
         channels=CHANNELS,

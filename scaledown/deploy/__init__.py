@@ -1,4 +1,5 @@
-"""Deployment: a package that runs the model on the board, checked here on the board's runtime.
+"""Part 3 of the course, deployment (chapter 6): a package that runs the model on the board,
+checked here on the board's runtime, and the architectures and power budgets around it.
 
     import scaledown
     package = scaledown.create_deployment_package(model, target="pi", out="build/digits-pi",
@@ -14,14 +15,13 @@ Read the modules in this order:
 ``wrapper``  ``wrap(model)``: ``model.create_deployment_package(target=...)`` on any model
 ``cli``      ``scaledown deploy MODEL --target pi --out DIR``
 
+and beside them ``architectures`` (multi-tenancy, shared arenas, placement, cascades) and
+``power`` (battery life from a duty cycle). Imports only from foundations and compress.
+
 TensorFlow, PyTorch and the runtimes are imported only when a package is built.
 """
-from scaledown.deploy.package import (  # noqa: F401
-    Artefact,
-    DeploymentPackage,
-    DeploymentRefused,
-    create_deployment_package,
-)
+
+from scaledown.deploy.package import Artefact, DeploymentPackage, DeploymentRefused, create_deployment_package  # noqa: F401
 from scaledown.deploy.wrapper import DeployableModel, wrap  # noqa: F401
 
 __all__ = ["create_deployment_package", "wrap", "DeployableModel", "DeploymentPackage", "DeploymentRefused"]

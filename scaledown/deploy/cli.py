@@ -1,4 +1,5 @@
 """``scaledown deploy MODEL --target pi --out DIR``: the command line of ``create_deployment_package``."""
+
 from __future__ import annotations
 
 import pathlib
@@ -12,8 +13,11 @@ def add_deploy_parser(subparsers) -> None:
     p.add_argument("--target", default="pi", help="a target id from `scaledown targets` (default: pi)")
     p.add_argument("--out", default=None, help="the package folder (default: NAME-TARGET)")
     p.add_argument("--name", default=None, help="the package's name (default: the model file's name)")
-    p.add_argument("--data", default=None,
-                   help="a .npy of representative inputs (N, ...) float32, for a float .keras model's int8 conversion")
+    p.add_argument(
+        "--data",
+        default=None,
+        help="a .npy of representative inputs (N, ...) float32, for a float .keras model's int8 conversion",
+    )
     p.set_defaults(run=run_deploy)
 
 
@@ -27,8 +31,10 @@ def load_data(path):
     try:
         return np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
-        raise ValueError(f"--data {str(path)!r} is not a readable .npy array ({type(exc).__name__}); save the "
-                         "inputs with numpy.save.") from None
+        raise ValueError(
+            f"--data {str(path)!r} is not a readable .npy array ({type(exc).__name__}); save the "
+            "inputs with numpy.save."
+        ) from None
 
 
 def run_deploy(args) -> int:
@@ -42,11 +48,12 @@ def run_deploy(args) -> int:
     if args.data:
         data = load_data(args.data)
     elif path.suffix.lower() == ".keras":
-        raise ValueError(f"{path.name} is a float Keras model: give --data FILE.npy, a few hundred example inputs "
-                         "(float32, the model's input shape), to calibrate its int8 conversion.")
+        raise ValueError(
+            f"{path.name} is a float Keras model: give --data FILE.npy, a few hundred example inputs "
+            "(float32, the model's input shape), to calibrate its int8 conversion."
+        )
     try:
-        package = create_deployment_package(path, target=args.target, out=args.out, representative_data=data,
-                                            name=name)
+        package = create_deployment_package(path, target=args.target, out=args.out, representative_data=data, name=name)
     except DeploymentRefused as refusal:
         print(f"scaledown: refused: {refusal}", file=sys.stderr)
         return 1

@@ -6,6 +6,7 @@ the runtime only), ``requirements.txt``, a systemd unit and ``install.sh``,
 LiteRT (or ONNX Runtime) gave for them here: ``predict.py --self-test`` checks
 that the board computes the same.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -17,11 +18,20 @@ import tarfile
 
 import numpy as np
 
-from scaledown.deploy.package import (DeploymentPackage, DeploymentRefused, HELP_CHAPTERS, MANIFEST,
-                                      check_preprocessing, list_files, model_spec, raw_samples,
-                                      replace_folder, staging, write_json)
-from scaledown.hardware import profile
-from scaledown.hardware.targets import format_bytes
+from scaledown.deploy.package import (
+    HELP_CHAPTERS,
+    MANIFEST,
+    DeploymentPackage,
+    DeploymentRefused,
+    check_preprocessing,
+    list_files,
+    model_spec,
+    raw_samples,
+    staging,
+    write_json,
+)
+from scaledown.foundations.hardware import profile
+from scaledown.foundations.hardware.targets import format_bytes
 
 TEMPLATES = pathlib.Path(__file__).parent / "templates" / "linux"
 RUNTIMES = {"tflite": ("litert", "LiteRT", "ai-edge-litert"), "onnx": ("onnxruntime", "ONNX Runtime", "onnxruntime")}
@@ -51,15 +61,16 @@ def load_program(folder):
 
 def reference_outputs(artefact, x: np.ndarray, preprocessing: dict) -> np.ndarray:
     """Outputs of the runtime called here directly (not through ``predict.py``) for raw inputs ``x``."""
-    x = np.asarray(x, np.float32) * np.asarray(preprocessing["multiply"], np.float32) \
-        + np.asarray(preprocessing["add"], np.float32)
+    x = np.asarray(x, np.float32) * np.asarray(preprocessing["multiply"], np.float32) + np.asarray(
+        preprocessing["add"], np.float32
+    )
     if artefact.format == "onnx":
         import onnxruntime
 
         session = onnxruntime.InferenceSession(artefact.content, providers=["CPUExecutionProvider"])
         name = session.get_inputs()[0].name
-        return np.concatenate([session.run(None, {name: x[i:i + 1]})[0] for i in range(len(x))]).astype(np.float32)
-    from scaledown.quantization.tensorflow import TFLiteRunner
+        return np.concatenate([session.run(None, {name: x[i : i + 1]})[0] for i in range(len(x))]).astype(np.float32)
+    from scaledown.compress.quantization.tensorflow import TFLiteRunner
 
     return TFLiteRunner(artefact.content, "litert", num_threads=None).predict(x)
 
@@ -71,8 +82,7 @@ def _check_fits(artefact, target):
     file size is checked.
     """
     try:
-        report = profile(artefact.content if artefact.format == "tflite" else _onnx_path_bytes(artefact),
-                         target=target)
+        report = profile(artefact.content if artefact.format == "tflite" else _onnx_path_bytes(artefact), target=target)
     except Exception:  # the profiler's readers do not know every quantized graph; fall back to the file size
         report = None
     flash_used = report.flash_bytes if report else len(artefact.content)
@@ -82,8 +92,9 @@ def _check_fits(artefact, target):
     if report is not None and not report.fits_ram:
         over.append(f"RAM by {report.peak_activation_bytes + target.reserved_ram_bytes - target.ram_bytes:,} bytes")
     if over:
-        raise DeploymentRefused(f"The model does not fit {target.id}: it exceeds {' and '.join(over)}; "
-                                f"{HELP_CHAPTERS}.")
+        raise DeploymentRefused(
+            f"The model does not fit {target.id}: it exceeds {' and '.join(over)}; {HELP_CHAPTERS}."
+        )
     return report
 
 
@@ -98,8 +109,17 @@ def _quant_text(spec) -> str:
     return f", scale {q['scale'][0]:.6g}, zero point {q['zero_point'][0]}" if q else ""
 
 
-def build_linux_package(artefact, target, out, *, representative_data=None, sample_inputs=None, preprocessing=None,
-                        class_names=None, name="model") -> DeploymentPackage:
+def build_linux_package(
+    artefact,
+    target,
+    out,
+    *,
+    representative_data=None,
+    sample_inputs=None,
+    preprocessing=None,
+    class_names=None,
+    name="model",
+) -> DeploymentPackage:
     """Write the Linux package for ``artefact`` to ``out`` (and ``out``.tar.gz); see ``create_deployment_package``."""
     import scaledown
 
@@ -107,8 +127,9 @@ def build_linux_package(artefact, target, out, *, representative_data=None, samp
     spec = model_spec(artefact)
     preprocessing = check_preprocessing(preprocessing, spec)
     if class_names is not None and len(class_names) != spec["outputs"][0]["shape"][-1]:
-        raise ValueError(f"class_names has {len(class_names)} names; the model has "
-                         f"{spec['outputs'][0]['shape'][-1]} outputs.")
+        raise ValueError(
+            f"class_names has {len(class_names)} names; the model has {spec['outputs'][0]['shape'][-1]} outputs."
+        )
     runtime, runtime_name, _ = RUNTIMES[artefact.format]
     requirements = requirements_for(artefact.format)
     model_file = f"model.{artefact.format}"
@@ -125,12 +146,26 @@ def build_linux_package(artefact, target, out, *, representative_data=None, samp
         np.save(folder / "samples" / "expected_outputs.npy", expected)
         out_q = spec["outputs"][0]["quantization"]
         manifest = {
-            "name": name, "format_version": 1, "scaledown_version": scaledown.__version__, "created": created,
-            "target": target.id, "target_name": target.name, "runtime": runtime, "requirements": requirements,
-            "model": {"file": model_file, "format": artefact.format, "bytes": len(artefact.content),
-                      "sha256": artefact.sha256, "origin": artefact.origin},
-            "inputs": spec["inputs"], "outputs": spec["outputs"], "ops": spec["ops"],
-            "preprocessing": preprocessing, "class_names": class_names,
+            "name": name,
+            "format_version": 1,
+            "scaledown_version": scaledown.__version__,
+            "created": created,
+            "target": target.id,
+            "target_name": target.name,
+            "runtime": runtime,
+            "requirements": requirements,
+            "model": {
+                "file": model_file,
+                "format": artefact.format,
+                "bytes": len(artefact.content),
+                "sha256": artefact.sha256,
+                "origin": artefact.origin,
+            },
+            "inputs": spec["inputs"],
+            "outputs": spec["outputs"],
+            "ops": spec["ops"],
+            "preprocessing": preprocessing,
+            "class_names": class_names,
             # the board's runtime may use other kernels than this machine's: allow one output step
             "self_test_tolerance": float(out_q["scale"][0]) if out_q else 1e-4,
         }
@@ -141,39 +176,56 @@ def build_linux_package(artefact, target, out, *, representative_data=None, samp
             (folder / filename).write_text(text)
         (folder / "install.sh").chmod(0o755)
         values["files"] = "\n".join(f"- `{f}`" for f in list_files(folder) + ["README.md"])
-        (folder / "README.md").write_text(string.Template((TEMPLATES / "README.template").read_text())
-                                          .substitute(values))
+        (folder / "README.md").write_text(
+            string.Template((TEMPLATES / "README.template").read_text()).substitute(values)
+        )
         tmp_archive = archive.with_name(f".{archive.name}.partial")
         with tarfile.open(tmp_archive, "w:gz") as tar:
             tar.add(folder, arcname=name)
     tmp_archive.replace(archive)
-    lines = [f"model {format_bytes(len(artefact.content))} ({artefact.format}) for {runtime_name}; "
-             f"{target.name}: {format_bytes(target.flash_bytes - target.reserved_flash_bytes)} of storage and "
-             f"{format_bytes(target.ram_bytes - target.reserved_ram_bytes)} of RAM free for it"]
+    lines = [
+        f"model {format_bytes(len(artefact.content))} ({artefact.format}) for {runtime_name}; "
+        f"{target.name}: {format_bytes(target.flash_bytes - target.reserved_flash_bytes)} of storage and "
+        f"{format_bytes(target.ram_bytes - target.reserved_ram_bytes)} of RAM free for it"
+    ]
     if report is not None:
         lines.append(f"estimated {report.estimated_latency_s * 1000:.2f} ms per inference on {target.id}")
-    return DeploymentPackage(path=out, target=target, manifest=manifest, files=list_files(out), archive=archive,
-                             report={"model_bytes": len(artefact.content), "runtime": runtime, "lines": lines})
+    return DeploymentPackage(
+        path=out,
+        target=target,
+        manifest=manifest,
+        files=list_files(out),
+        archive=archive,
+        report={"model_bytes": len(artefact.content), "runtime": runtime, "lines": lines},
+    )
 
 
 def _template_values(manifest, runtime_name, preprocessing, target) -> dict:
     inp, outp = manifest["inputs"][0], manifest["outputs"][0]
     return {
-        "name": manifest["name"], "description": f"{manifest['model']['origin']} on {runtime_name}",
-        "target_name": target.name, "created": manifest["created"], "version": manifest["scaledown_version"],
-        "model_file": manifest["model"]["file"], "model_bytes": f"{manifest['model']['bytes']:,}",
-        "origin": manifest["model"]["origin"], "sha256": manifest["model"]["sha256"], "runtime_name": runtime_name,
+        "name": manifest["name"],
+        "description": f"{manifest['model']['origin']} on {runtime_name}",
+        "target_name": target.name,
+        "created": manifest["created"],
+        "version": manifest["scaledown_version"],
+        "model_file": manifest["model"]["file"],
+        "model_bytes": f"{manifest['model']['bytes']:,}",
+        "origin": manifest["model"]["origin"],
+        "sha256": manifest["model"]["sha256"],
+        "runtime_name": runtime_name,
         "requirements": ", ".join(f"`{r}`" for r in manifest["requirements"]),
-        "input_shape": tuple(inp["shape"]), "input_dtype": inp["dtype"], "input_quant": _quant_text(inp),
-        "output_shape": tuple(outp["shape"]), "output_dtype": outp["dtype"], "output_quant": _quant_text(outp),
-        "multiply": preprocessing["multiply"], "add": preprocessing["add"],
+        "input_shape": tuple(inp["shape"]),
+        "input_dtype": inp["dtype"],
+        "input_quant": _quant_text(inp),
+        "output_shape": tuple(outp["shape"]),
+        "output_dtype": outp["dtype"],
+        "output_quant": _quant_text(outp),
+        "multiply": preprocessing["multiply"],
+        "add": preprocessing["add"],
         "prep_description": preprocessing["description"],
         "classes": ", ".join(manifest["class_names"]) if manifest["class_names"] else "output indices",
         "num_outputs": outp["shape"][-1],
     }
-
-
-
 
 
 def offline_venv(requirements, folder) -> pathlib.Path:
@@ -221,11 +273,14 @@ def offline_venv(requirements, folder) -> pathlib.Path:
         try:
             distribution = metadata.distribution(requirement.name)
         except metadata.PackageNotFoundError:
-            raise ValueError(f"requirement {str(requirement)!r} is not installed in this Python, so an offline "
-                             "environment cannot hold it; install it here first.") from None
+            raise ValueError(
+                f"requirement {str(requirement)!r} is not installed in this Python, so an offline "
+                "environment cannot hold it; install it here first."
+            ) from None
         if not requirement.specifier.contains(distribution.version, prereleases=True):
-            raise ValueError(f"requirement {str(requirement)!r} is not met by the installed version "
-                             f"{distribution.version}.")
+            raise ValueError(
+                f"requirement {str(requirement)!r} is not met by the installed version {distribution.version}."
+            )
         found[key] = distribution
         for line in distribution.requires or []:
             dependency = Requirement(line)
@@ -242,8 +297,11 @@ def _link_distribution(distribution, site: pathlib.Path) -> None:
     parts = [p for p in parts if p and p[0] != ".." and p[0] != "__pycache__"]
     for top in sorted({p[0] for p in parts}):
         source = pathlib.Path(distribution.locate_file(top))
-        namespace = source.is_dir() and not (source / "__init__.py").exists() and \
-            not top.endswith((".dist-info", ".libs", ".data"))
+        namespace = (
+            source.is_dir()
+            and not (source / "__init__.py").exists()
+            and not top.endswith((".dist-info", ".libs", ".data"))
+        )
         if not namespace:
             if not (site / top).exists():
                 (site / top).symlink_to(source)
@@ -252,5 +310,6 @@ def _link_distribution(distribution, site: pathlib.Path) -> None:
         for child in sorted({p[1] for p in parts if p[0] == top and len(p) > 1}):
             if not (site / top / child).exists():
                 (site / top / child).symlink_to(source / child)
+
 
 __all__ = ["build_linux_package", "requirements_for", "load_program", "reference_outputs", "offline_venv"]

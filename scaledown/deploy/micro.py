@@ -12,6 +12,7 @@ interpreter itself (the ``tflite-micro`` package), with a safety margin.
     usage = measure_arena(tflite_bytes)            # usage.minimum_bytes, usage.head_bytes, ...
     print(op_resolver_source(["CONV_2D", "FULLY_CONNECTED"]))
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -27,54 +28,138 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scaledown.deploy.package import (DeploymentPackage, DeploymentRefused, HELP_CHAPTERS, MANIFEST,
-                                      check_preprocessing, list_files, raw_samples, staging, tflite_spec,
-                                      write_json)
-from scaledown.hardware.targets import format_bytes
+from scaledown.deploy.package import (
+    HELP_CHAPTERS,
+    MANIFEST,
+    DeploymentPackage,
+    DeploymentRefused,
+    check_preprocessing,
+    list_files,
+    raw_samples,
+    staging,
+    tflite_spec,
+    write_json,
+)
+from scaledown.foundations.hardware.targets import format_bytes
 
 TEMPLATES = pathlib.Path(__file__).parent / "templates" / "micro"
 
 # TFLite builtin op -> the MicroMutableOpResolver method that registers its kernel
 # (tensorflow/lite/micro/micro_mutable_op_resolver.h).
 RESOLVER_METHODS = {
-    "ABS": "AddAbs", "ADD": "AddAdd", "ADD_N": "AddAddN", "ARG_MAX": "AddArgMax", "ARG_MIN": "AddArgMin",
-    "AVERAGE_POOL_2D": "AddAveragePool2D", "BATCH_MATMUL": "AddBatchMatMul",
-    "BATCH_TO_SPACE_ND": "AddBatchToSpaceNd", "BROADCAST_ARGS": "AddBroadcastArgs",
-    "BROADCAST_TO": "AddBroadcastTo", "CAST": "AddCast", "CEIL": "AddCeil", "CONCATENATION": "AddConcatenation",
-    "CONV_2D": "AddConv2D", "COS": "AddCos", "CUMSUM": "AddCumSum", "DEPTH_TO_SPACE": "AddDepthToSpace",
-    "DEPTHWISE_CONV_2D": "AddDepthwiseConv2D", "DEQUANTIZE": "AddDequantize", "DIV": "AddDiv", "ELU": "AddElu",
-    "EQUAL": "AddEqual", "EXP": "AddExp", "EXPAND_DIMS": "AddExpandDims", "FILL": "AddFill", "FLOOR": "AddFloor",
-    "FLOOR_DIV": "AddFloorDiv", "FLOOR_MOD": "AddFloorMod", "FULLY_CONNECTED": "AddFullyConnected",
-    "GATHER": "AddGather", "GATHER_ND": "AddGatherNd", "GREATER": "AddGreater", "GREATER_EQUAL": "AddGreaterEqual",
-    "HARD_SWISH": "AddHardSwish", "L2_NORMALIZATION": "AddL2Normalization", "L2_POOL_2D": "AddL2Pool2D",
-    "LEAKY_RELU": "AddLeakyRelu", "LESS": "AddLess", "LESS_EQUAL": "AddLessEqual", "LOG": "AddLog",
-    "LOG_SOFTMAX": "AddLogSoftmax", "LOGICAL_AND": "AddLogicalAnd", "LOGICAL_NOT": "AddLogicalNot",
-    "LOGICAL_OR": "AddLogicalOr", "LOGISTIC": "AddLogistic", "MAX_POOL_2D": "AddMaxPool2D", "MAXIMUM": "AddMaximum",
-    "MEAN": "AddMean", "MINIMUM": "AddMinimum", "MIRROR_PAD": "AddMirrorPad", "MUL": "AddMul", "NEG": "AddNeg",
-    "NOT_EQUAL": "AddNotEqual", "PACK": "AddPack", "PAD": "AddPad", "PADV2": "AddPadV2", "PRELU": "AddPrelu",
-    "QUANTIZE": "AddQuantize", "REDUCE_MAX": "AddReduceMax", "REDUCE_MIN": "AddReduceMin", "RELU": "AddRelu",
-    "RELU6": "AddRelu6", "RESHAPE": "AddReshape", "RESIZE_BILINEAR": "AddResizeBilinear",
-    "RESIZE_NEAREST_NEIGHBOR": "AddResizeNearestNeighbor", "REVERSE_V2": "AddReverseV2", "ROUND": "AddRound",
-    "RSQRT": "AddRsqrt", "SELECT_V2": "AddSelectV2", "SHAPE": "AddShape", "SIN": "AddSin", "SLICE": "AddSlice",
-    "SOFTMAX": "AddSoftmax", "SPACE_TO_BATCH_ND": "AddSpaceToBatchNd", "SPACE_TO_DEPTH": "AddSpaceToDepth",
-    "SPLIT": "AddSplit", "SPLIT_V": "AddSplitV", "SQRT": "AddSqrt", "SQUARE": "AddSquare",
-    "SQUARED_DIFFERENCE": "AddSquaredDifference", "SQUEEZE": "AddSqueeze", "STRIDED_SLICE": "AddStridedSlice",
-    "SUB": "AddSub", "SUM": "AddSum", "SVDF": "AddSvdf", "TANH": "AddTanh", "TRANSPOSE": "AddTranspose",
-    "TRANSPOSE_CONV": "AddTransposeConv", "UNIDIRECTIONAL_SEQUENCE_LSTM": "AddUnidirectionalSequenceLSTM",
-    "UNPACK": "AddUnpack", "ZEROS_LIKE": "AddZerosLike",
+    "ABS": "AddAbs",
+    "ADD": "AddAdd",
+    "ADD_N": "AddAddN",
+    "ARG_MAX": "AddArgMax",
+    "ARG_MIN": "AddArgMin",
+    "AVERAGE_POOL_2D": "AddAveragePool2D",
+    "BATCH_MATMUL": "AddBatchMatMul",
+    "BATCH_TO_SPACE_ND": "AddBatchToSpaceNd",
+    "BROADCAST_ARGS": "AddBroadcastArgs",
+    "BROADCAST_TO": "AddBroadcastTo",
+    "CAST": "AddCast",
+    "CEIL": "AddCeil",
+    "CONCATENATION": "AddConcatenation",
+    "CONV_2D": "AddConv2D",
+    "COS": "AddCos",
+    "CUMSUM": "AddCumSum",
+    "DEPTH_TO_SPACE": "AddDepthToSpace",
+    "DEPTHWISE_CONV_2D": "AddDepthwiseConv2D",
+    "DEQUANTIZE": "AddDequantize",
+    "DIV": "AddDiv",
+    "ELU": "AddElu",
+    "EQUAL": "AddEqual",
+    "EXP": "AddExp",
+    "EXPAND_DIMS": "AddExpandDims",
+    "FILL": "AddFill",
+    "FLOOR": "AddFloor",
+    "FLOOR_DIV": "AddFloorDiv",
+    "FLOOR_MOD": "AddFloorMod",
+    "FULLY_CONNECTED": "AddFullyConnected",
+    "GATHER": "AddGather",
+    "GATHER_ND": "AddGatherNd",
+    "GREATER": "AddGreater",
+    "GREATER_EQUAL": "AddGreaterEqual",
+    "HARD_SWISH": "AddHardSwish",
+    "L2_NORMALIZATION": "AddL2Normalization",
+    "L2_POOL_2D": "AddL2Pool2D",
+    "LEAKY_RELU": "AddLeakyRelu",
+    "LESS": "AddLess",
+    "LESS_EQUAL": "AddLessEqual",
+    "LOG": "AddLog",
+    "LOG_SOFTMAX": "AddLogSoftmax",
+    "LOGICAL_AND": "AddLogicalAnd",
+    "LOGICAL_NOT": "AddLogicalNot",
+    "LOGICAL_OR": "AddLogicalOr",
+    "LOGISTIC": "AddLogistic",
+    "MAX_POOL_2D": "AddMaxPool2D",
+    "MAXIMUM": "AddMaximum",
+    "MEAN": "AddMean",
+    "MINIMUM": "AddMinimum",
+    "MIRROR_PAD": "AddMirrorPad",
+    "MUL": "AddMul",
+    "NEG": "AddNeg",
+    "NOT_EQUAL": "AddNotEqual",
+    "PACK": "AddPack",
+    "PAD": "AddPad",
+    "PADV2": "AddPadV2",
+    "PRELU": "AddPrelu",
+    "QUANTIZE": "AddQuantize",
+    "REDUCE_MAX": "AddReduceMax",
+    "REDUCE_MIN": "AddReduceMin",
+    "RELU": "AddRelu",
+    "RELU6": "AddRelu6",
+    "RESHAPE": "AddReshape",
+    "RESIZE_BILINEAR": "AddResizeBilinear",
+    "RESIZE_NEAREST_NEIGHBOR": "AddResizeNearestNeighbor",
+    "REVERSE_V2": "AddReverseV2",
+    "ROUND": "AddRound",
+    "RSQRT": "AddRsqrt",
+    "SELECT_V2": "AddSelectV2",
+    "SHAPE": "AddShape",
+    "SIN": "AddSin",
+    "SLICE": "AddSlice",
+    "SOFTMAX": "AddSoftmax",
+    "SPACE_TO_BATCH_ND": "AddSpaceToBatchNd",
+    "SPACE_TO_DEPTH": "AddSpaceToDepth",
+    "SPLIT": "AddSplit",
+    "SPLIT_V": "AddSplitV",
+    "SQRT": "AddSqrt",
+    "SQUARE": "AddSquare",
+    "SQUARED_DIFFERENCE": "AddSquaredDifference",
+    "SQUEEZE": "AddSqueeze",
+    "STRIDED_SLICE": "AddStridedSlice",
+    "SUB": "AddSub",
+    "SUM": "AddSum",
+    "SVDF": "AddSvdf",
+    "TANH": "AddTanh",
+    "TRANSPOSE": "AddTranspose",
+    "TRANSPOSE_CONV": "AddTransposeConv",
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": "AddUnidirectionalSequenceLSTM",
+    "UNPACK": "AddUnpack",
+    "ZEROS_LIKE": "AddZerosLike",
 }
 
 # How each board is built: PlatformIO platform and board, Arduino board.
 BOARDS = {
-    "nano33ble": {"platform": "nordicnrf52", "board": "nano33ble", "fqbn": "arduino:mbed_nano:nano33ble",
-                  "lib_deps": "https://github.com/tensorflow/tflite-micro-arduino-examples"},
-    "esp32s3": {"platform": "espressif32", "board": "esp32-s3-devkitc-1", "fqbn": "esp32:esp32:esp32s3",
-                "lib_deps": None},
+    "nano33ble": {
+        "platform": "nordicnrf52",
+        "board": "nano33ble",
+        "fqbn": "arduino:mbed_nano:nano33ble",
+        "lib_deps": "https://github.com/tensorflow/tflite-micro-arduino-examples",
+    },
+    "esp32s3": {
+        "platform": "espressif32",
+        "board": "esp32-s3-devkitc-1",
+        "fqbn": "esp32:esp32:esp32s3",
+        "lib_deps": None,
+    },
     "stm32h7": {"platform": "ststm32", "board": "nucleo_h743zi", "fqbn": None, "lib_deps": None},
 }
 
 
 # --------------------------------------------------------------------------- the model as C
+
 
 def c_array(content: bytes, name: str = "g_model", header: str = "model_data.h") -> tuple:
     """The model as C source, like ``xxd -i``: returns ``(header_text, source_text)``.
@@ -84,13 +169,17 @@ def c_array(content: bytes, name: str = "g_model", header: str = "model_data.h")
     12 bytes a line.
     """
     guard = re.sub(r"\W", "_", header).upper() + "_"
-    header_text = (f"// The model as a C array, generated by scaledown ({len(content):,} bytes).\n"
-                   f"#ifndef {guard}\n#define {guard}\n\n"
-                   f"extern const unsigned char {name}[];\nextern const unsigned int {name}_len;\n\n#endif  // {guard}\n")
-    lines = [", ".join(f"0x{b:02x}" for b in content[i:i + 12]) for i in range(0, len(content), 12)]
-    source_text = (f'#include "{header}"\n\n'
-                   f"alignas(16) const unsigned char {name}[] = {{\n  " + ",\n  ".join(lines) + "\n};\n"
-                   f"const unsigned int {name}_len = {len(content)};\n")
+    header_text = (
+        f"// The model as a C array, generated by scaledown ({len(content):,} bytes).\n"
+        f"#ifndef {guard}\n#define {guard}\n\n"
+        f"extern const unsigned char {name}[];\nextern const unsigned int {name}_len;\n\n#endif  // {guard}\n"
+    )
+    lines = [", ".join(f"0x{b:02x}" for b in content[i : i + 12]) for i in range(0, len(content), 12)]
+    source_text = (
+        f'#include "{header}"\n\n'
+        f"alignas(16) const unsigned char {name}[] = {{\n  " + ",\n  ".join(lines) + "\n};\n"
+        f"const unsigned int {name}_len = {len(content)};\n"
+    )
     return header_text, source_text
 
 
@@ -112,17 +201,21 @@ def op_resolver_source(ops) -> str:
     missing = [op for op in ops if op not in RESOLVER_METHODS]
     if missing:
         raise DeploymentRefused(f"TFLite Micro has no kernel for {', '.join(missing)}.")
-    calls = "\n".join(f"  if (resolver.{RESOLVER_METHODS[op]}() != kTfLiteOk) return kTfLiteError;  // {op}"
-                      for op in ops)
-    return ("// Registers exactly the ops the model uses: every kernel costs flash. Generated by scaledown.\n"
-            "#ifndef OP_RESOLVER_H_\n#define OP_RESOLVER_H_\n\n"
-            '#include "tensorflow/lite/micro/micro_mutable_op_resolver.h"\n\n'
-            f"using ModelOpResolver = tflite::MicroMutableOpResolver<{len(ops)}>;\n\n"
-            "inline TfLiteStatus RegisterOps(ModelOpResolver& resolver) {\n"
-            f"{calls}\n  return kTfLiteOk;\n}}\n\n#endif  // OP_RESOLVER_H_\n")
+    calls = "\n".join(
+        f"  if (resolver.{RESOLVER_METHODS[op]}() != kTfLiteOk) return kTfLiteError;  // {op}" for op in ops
+    )
+    return (
+        "// Registers exactly the ops the model uses: every kernel costs flash. Generated by scaledown.\n"
+        "#ifndef OP_RESOLVER_H_\n#define OP_RESOLVER_H_\n\n"
+        '#include "tensorflow/lite/micro/micro_mutable_op_resolver.h"\n\n'
+        f"using ModelOpResolver = tflite::MicroMutableOpResolver<{len(ops)}>;\n\n"
+        "inline TfLiteStatus RegisterOps(ModelOpResolver& resolver) {\n"
+        f"{calls}\n  return kTfLiteOk;\n}}\n\n#endif  // OP_RESOLVER_H_\n"
+    )
 
 
 # --------------------------------------------------------------------------- the arena, measured
+
 
 @dataclass
 class ArenaUsage:
@@ -182,8 +275,11 @@ def _runs_with(model_path, arena_size: int) -> bool:
     with some too-small arenas the interpreter crashes instead of raising."""
     import subprocess
 
-    probe = subprocess.run([sys.executable, "-c", _PROBE, str(model_path), str(arena_size)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    probe = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(model_path), str(arena_size)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return probe.returncode == 0
 
 
@@ -214,9 +310,11 @@ def measure_arena(content: bytes, limit_bytes: int = 64 * 1024 * 1024) -> ArenaU
         while not _runs_with(path, high):
             high *= 2
             if high > limit_bytes:
-                raise DeploymentRefused(f"The model does not run in TFLite Micro even with a "
-                                        f"{format_bytes(limit_bytes)} arena: check that it is a full-int8 .tflite "
-                                        "with supported ops.")
+                raise DeploymentRefused(
+                    f"The model does not run in TFLite Micro even with a "
+                    f"{format_bytes(limit_bytes)} arena: check that it is a full-int8 .tflite "
+                    "with supported ops."
+                )
         with _capture_native_stderr() as log:
             interpreter = runtime.Interpreter.from_bytes(content, arena_size=high)
             for i, inp in enumerate(_tflm_inputs(interpreter)):
@@ -246,11 +344,13 @@ def measure_arena(content: bytes, limit_bytes: int = 64 * 1024 * 1024) -> ArenaU
                 high = middle
             else:
                 low = middle
-    return ArenaUsage(minimum_bytes=high, recorded_bytes=total, head_bytes=recorded("head"),
-                      tail_bytes=recorded("tail"))
+    return ArenaUsage(
+        minimum_bytes=high, recorded_bytes=total, head_bytes=recorded("head"), tail_bytes=recorded("tail")
+    )
 
 
 # --------------------------------------------------------------------------- verification
+
 
 def run_tflm(content: bytes, x_int8: np.ndarray, arena_size: int | None = None) -> np.ndarray:
     """Raw int8 outputs (N, ...) of the TFLite Micro interpreter for int8 inputs (N, ...), one sample at a time."""
@@ -267,7 +367,7 @@ def run_tflm(content: bytes, x_int8: np.ndarray, arena_size: int | None = None) 
 
 def run_litert_reference(content: bytes, x_int8: np.ndarray) -> np.ndarray:
     """Raw int8 outputs of LiteRT with its reference kernels (the integer arithmetic TFLite Micro implements)."""
-    from scaledown.quantization.tensorflow import TFLiteRunner
+    from scaledown.compress.quantization.tensorflow import TFLiteRunner
 
     runner = TFLiteRunner(bytes(content), "litert", reference_kernels=True)
     return np.concatenate([runner.invoke(sample[None]) for sample in x_int8])
@@ -280,6 +380,7 @@ def quantize_input(x: np.ndarray, spec: dict) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- the package
+
 
 def _c_float(value) -> str:
     text = f"{float(value):.9g}"
@@ -310,28 +411,40 @@ def _settings_header(spec, preprocessing, arena_size, class_names, sample_q, exp
     multiply = np.broadcast_to(np.asarray(preprocessing["multiply"], np.float64), (channels,))
     add = np.broadcast_to(np.asarray(preprocessing["add"], np.float64), (channels,))
     names = class_names or [str(i) for i in range(outp["shape"][-1])]
-    return "\n".join([
-        "// Sizes, quantization and a self-test sample of the model. Generated by scaledown.",
-        "#ifndef MODEL_SETTINGS_H_", "#define MODEL_SETTINGS_H_", "", "#include <stdint.h>", "",
-        "// Tensor arena: measured in the TFLite Micro interpreter, plus a safety margin.",
-        f"constexpr int kTensorArenaSize = {arena_size};", "",
-        f"// Input {tuple(inp['shape'])} int8; raw values x become q = round((x*multiply + add)/scale) + zero_point.",
-        f"constexpr int kInputSize = {int(np.prod(inp['shape']))};",
-        f"constexpr int kInputChannels = {channels};",
-        f"constexpr float kInputScale = {_c_float(inp['quantization']['scale'][0])};",
-        f"constexpr int kInputZeroPoint = {inp['quantization']['zero_point'][0]};",
-        f"constexpr float kPreprocessMultiply[kInputChannels] = {{{_c_floats(multiply)}}};",
-        f"constexpr float kPreprocessAdd[kInputChannels] = {{{_c_floats(add)}}};", "",
-        f"// Output {tuple(outp['shape'])} int8; score = (q - zero_point) * scale.",
-        f"constexpr int kNumOutputs = {int(np.prod(outp['shape']))};",
-        f"constexpr float kOutputScale = {_c_float(outp['quantization']['scale'][0])};",
-        f"constexpr int kOutputZeroPoint = {outp['quantization']['zero_point'][0]};",
-        "constexpr const char* kClassNames[kNumOutputs] = {" + ", ".join(_c_string(n) for n in names) + "};", "",
-        "// Self-test: one input, and the output the TFLite Micro interpreter gave for it on the host.",
-        f"constexpr int8_t kSampleInputInt8[kInputSize] = {{{_c_ints(sample_q)}}};",
-        f"constexpr int8_t kSampleExpectedInt8[kNumOutputs] = {{{_c_ints(expected_q)}}};",
-        f"constexpr float kSampleRawInput[kInputSize] = {{{_c_floats(np.ravel(sample_raw))}}};", "",
-        "#endif  // MODEL_SETTINGS_H_", ""])
+    return "\n".join(
+        [
+            "// Sizes, quantization and a self-test sample of the model. Generated by scaledown.",
+            "#ifndef MODEL_SETTINGS_H_",
+            "#define MODEL_SETTINGS_H_",
+            "",
+            "#include <stdint.h>",
+            "",
+            "// Tensor arena: measured in the TFLite Micro interpreter, plus a safety margin.",
+            f"constexpr int kTensorArenaSize = {arena_size};",
+            "",
+            f"// Input {tuple(inp['shape'])} int8; raw values x become q = round((x*multiply + add)/scale) + zero_point.",
+            f"constexpr int kInputSize = {int(np.prod(inp['shape']))};",
+            f"constexpr int kInputChannels = {channels};",
+            f"constexpr float kInputScale = {_c_float(inp['quantization']['scale'][0])};",
+            f"constexpr int kInputZeroPoint = {inp['quantization']['zero_point'][0]};",
+            f"constexpr float kPreprocessMultiply[kInputChannels] = {{{_c_floats(multiply)}}};",
+            f"constexpr float kPreprocessAdd[kInputChannels] = {{{_c_floats(add)}}};",
+            "",
+            f"// Output {tuple(outp['shape'])} int8; score = (q - zero_point) * scale.",
+            f"constexpr int kNumOutputs = {int(np.prod(outp['shape']))};",
+            f"constexpr float kOutputScale = {_c_float(outp['quantization']['scale'][0])};",
+            f"constexpr int kOutputZeroPoint = {outp['quantization']['zero_point'][0]};",
+            "constexpr const char* kClassNames[kNumOutputs] = {" + ", ".join(_c_string(n) for n in names) + "};",
+            "",
+            "// Self-test: one input, and the output the TFLite Micro interpreter gave for it on the host.",
+            f"constexpr int8_t kSampleInputInt8[kInputSize] = {{{_c_ints(sample_q)}}};",
+            f"constexpr int8_t kSampleExpectedInt8[kNumOutputs] = {{{_c_ints(expected_q)}}};",
+            f"constexpr float kSampleRawInput[kInputSize] = {{{_c_floats(np.ravel(sample_raw))}}};",
+            "",
+            "#endif  // MODEL_SETTINGS_H_",
+            "",
+        ]
+    )
 
 
 def memory_report(model_bytes: int, arena: ArenaUsage, arena_size: int, target) -> dict:
@@ -339,13 +452,19 @@ def memory_report(model_bytes: int, arena: ArenaUsage, arena_size: int, target) 
     flash_free = target.flash_bytes - target.reserved_flash_bytes
     ram_free = target.ram_bytes - target.reserved_ram_bytes
     return {
-        "model_flash_bytes": model_bytes, "flash_available_bytes": flash_free,
+        "model_flash_bytes": model_bytes,
+        "flash_available_bytes": flash_free,
         "flash_used_percent": round(100 * model_bytes / flash_free, 1),
-        "arena_measured_bytes": arena.minimum_bytes, "arena_bytes": arena_size,
-        "arena_head_bytes": arena.head_bytes, "arena_tail_bytes": arena.tail_bytes,
-        "ram_available_bytes": ram_free, "ram_used_percent": round(100 * arena_size / ram_free, 1),
-        "board_flash_bytes": target.flash_bytes, "board_ram_bytes": target.ram_bytes,
-        "reserved_flash_bytes": target.reserved_flash_bytes, "reserved_ram_bytes": target.reserved_ram_bytes,
+        "arena_measured_bytes": arena.minimum_bytes,
+        "arena_bytes": arena_size,
+        "arena_head_bytes": arena.head_bytes,
+        "arena_tail_bytes": arena.tail_bytes,
+        "ram_available_bytes": ram_free,
+        "ram_used_percent": round(100 * arena_size / ram_free, 1),
+        "board_flash_bytes": target.flash_bytes,
+        "board_ram_bytes": target.ram_bytes,
+        "reserved_flash_bytes": target.reserved_flash_bytes,
+        "reserved_ram_bytes": target.reserved_ram_bytes,
     }
 
 
@@ -358,8 +477,11 @@ def _report_lines(report: dict, target) -> list:
         f"+ margin) of the {format_bytes(report['ram_available_bytes'])} left after "
         f"{format_bytes(report['reserved_ram_bytes'])} reserved ({report['ram_used_percent']}%)",
         f"TFLite Micro vs LiteRT (reference kernels) on {report['verified_samples']} samples: "
-        + ("bit for bit" if report["bit_exact"] else
-           f"{report['outputs_off_by_one_step']} outputs one step apart (rounding ties)"),
+        + (
+            "bit for bit"
+            if report["bit_exact"]
+            else f"{report['outputs_off_by_one_step']} outputs one step apart (rounding ties)"
+        ),
     ]
 
 
@@ -367,44 +489,67 @@ def check_micro_model(spec: dict, model_bytes: int, target) -> None:
     """Refuse int8-less models, ops TFLite Micro lacks, and models over the board's flash."""
     unsupported = sorted(op for op in spec["ops"] if op not in target.ops or op not in RESOLVER_METHODS)
     if unsupported:
-        raise DeploymentRefused(f"TFLite Micro on {target.id} lacks the ops {', '.join(unsupported)}: replace those "
-                                "layers with supported ones (see the training chapter's op list) and "
-                                f"{HELP_CHAPTERS}.")
+        raise DeploymentRefused(
+            f"TFLite Micro on {target.id} lacks the ops {', '.join(unsupported)}: replace those "
+            "layers with supported ones (see the training chapter's op list) and "
+            f"{HELP_CHAPTERS}."
+        )
     for role in ("inputs", "outputs"):
         tensor = spec[role][0]
         if tensor["dtype"] != "int8" or not tensor["quantization"]:
-            raise DeploymentRefused(f"The model's {role[:-1]} is {tensor['dtype']}: microcontroller packages take "
-                                    "full-int8 models; convert with representative data (see the quantization "
-                                    "chapter).")
+            raise DeploymentRefused(
+                f"The model's {role[:-1]} is {tensor['dtype']}: microcontroller packages take "
+                "full-int8 models; convert with representative data (see the quantization "
+                "chapter)."
+            )
     flash_free = target.flash_bytes - target.reserved_flash_bytes
     if model_bytes > flash_free:
-        raise DeploymentRefused(f"The model ({model_bytes:,} bytes) is {model_bytes - flash_free:,} bytes over the "
-                                f"{flash_free:,} bytes of flash {target.id} has left for it; {HELP_CHAPTERS}.")
+        raise DeploymentRefused(
+            f"The model ({model_bytes:,} bytes) is {model_bytes - flash_free:,} bytes over the "
+            f"{flash_free:,} bytes of flash {target.id} has left for it; {HELP_CHAPTERS}."
+        )
 
 
-def build_micro_package(artefact, target, out, *, representative_data=None, sample_inputs=None, preprocessing=None,
-                        class_names=None, name="model", arena_margin=0.25) -> DeploymentPackage:
+def build_micro_package(
+    artefact,
+    target,
+    out,
+    *,
+    representative_data=None,
+    sample_inputs=None,
+    preprocessing=None,
+    class_names=None,
+    name="model",
+    arena_margin=0.25,
+) -> DeploymentPackage:
     """Write the microcontroller package for ``artefact`` to ``out``; see ``create_deployment_package``."""
     import scaledown
 
     if artefact.format != "tflite":
-        raise DeploymentRefused(f"ONNX models do not run on TFLite Micro ({target.id}): convert to a full-int8 .tflite "
-                                "first (e.g. with onnx2tf), or deploy the Keras model.")
+        raise DeploymentRefused(
+            f"ONNX models do not run on TFLite Micro ({target.id}): convert to a full-int8 .tflite "
+            "first (e.g. with onnx2tf), or deploy the Keras model."
+        )
     spec = tflite_spec(artefact.content)
     check_micro_model(spec, len(artefact.content), target)
     preprocessing = check_preprocessing(preprocessing, spec)
     if class_names is not None and len(class_names) != spec["outputs"][0]["shape"][-1]:
-        raise ValueError(f"class_names has {len(class_names)} names; the model has "
-                         f"{spec['outputs'][0]['shape'][-1]} outputs.")
+        raise ValueError(
+            f"class_names has {len(class_names)} names; the model has {spec['outputs'][0]['shape'][-1]} outputs."
+        )
     arena = measure_arena(artefact.content)
     arena_size = arena.with_margin(arena_margin)
     ram_free = target.ram_bytes - target.reserved_ram_bytes
     if arena_size > ram_free:
-        raise DeploymentRefused(f"The tensor arena ({arena_size:,} bytes with margin) is {arena_size - ram_free:,} "
-                                f"bytes over the {ram_free:,} bytes of SRAM {target.id} has left for it; "
-                                f"{HELP_CHAPTERS}.")
+        raise DeploymentRefused(
+            f"The tensor arena ({arena_size:,} bytes with margin) is {arena_size - ram_free:,} "
+            f"bytes over the {ram_free:,} bytes of SRAM {target.id} has left for it; "
+            f"{HELP_CHAPTERS}."
+        )
     raw = raw_samples(spec, preprocessing, sample_inputs, representative_data)
-    model_inputs = raw * np.asarray(preprocessing["multiply"], np.float32) + np.asarray(preprocessing["add"], np.float32)
+    model_inputs = raw * np.asarray(preprocessing["multiply"], np.float32) + np.asarray(
+        preprocessing["add"], np.float32
+    )
     x_int8 = quantize_input(model_inputs, spec["inputs"][0])
     header_text, source_text = c_array(artefact.content)
     from_array = read_c_array(source_text)
@@ -412,33 +557,58 @@ def build_micro_package(artefact, target, out, *, representative_data=None, samp
     litert_out = run_litert_reference(artefact.content, x_int8)
     steps = np.abs(tflm_out.astype(np.int32) - litert_out.astype(np.int32))
     if steps.max(initial=0) > 1:
-        raise RuntimeError(f"TFLite Micro and LiteRT's reference kernels disagree on {int(np.sum(steps > 0))} of "
-                           f"{steps.size} sample outputs by up to {int(steps.max())} steps: please report this model.")
+        raise RuntimeError(
+            f"TFLite Micro and LiteRT's reference kernels disagree on {int(np.sum(steps > 0))} of "
+            f"{steps.size} sample outputs by up to {int(steps.max())} steps: please report this model."
+        )
     report = memory_report(len(artefact.content), arena, arena_size, target)
     # LiteRT's FULLY_CONNECTED rounds once where TFLite Micro rounds twice: on a rounding tie they differ by one step
-    report.update(verified_samples=int(len(x_int8)), bit_exact=bool(steps.max(initial=0) == 0),
-                  outputs_off_by_one_step=int(np.sum(steps > 0)))
+    report.update(
+        verified_samples=int(len(x_int8)),
+        bit_exact=bool(steps.max(initial=0) == 0),
+        outputs_off_by_one_step=int(np.sum(steps > 0)),
+    )
     board = BOARDS[target.id]
     settings = _settings_header(spec, preprocessing, arena_size, class_names, x_int8[0], tflm_out[0], raw[0])
     resolver = op_resolver_source(spec["ops"])
     created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    values = {"name": name, "target_id": target.id, "target_name": target.name, "processor": target.processor,
-              "created": created, "version": scaledown.__version__, "model_bytes": f"{len(artefact.content):,}",
-              "sha256": artefact.sha256, "origin": artefact.origin, "platform": board["platform"],
-              "board": board["board"], "fqbn": board["fqbn"] or "(your STM32duino board)",
-              "lib_deps": f"lib_deps = {board['lib_deps']}" if board["lib_deps"] else
-              "; lib_deps: put a TFLite Micro library for this board in lib/ (see README.md)",
-              "ops": ", ".join(sorted(spec["ops"])), "num_ops": len(spec["ops"]),
-              "arena_size": f"{arena_size:,}", "arena_measured": f"{arena.minimum_bytes:,}",
-              "margin_percent": f"{100 * arena_margin:g}", "report": "\n".join(f"- {line}" for line in
-                                                                            _report_lines(report, target)),
-              "input_shape": tuple(spec["inputs"][0]["shape"]), "output_shape": tuple(spec["outputs"][0]["shape"]),
-              "prep_description": preprocessing["description"], "samples": len(x_int8),
-              "agreement": "equal, bit for bit" if report["bit_exact"] else
-              f"{report['outputs_off_by_one_step']} outputs one step apart (a rounding tie), all others equal"}
+    values = {
+        "name": name,
+        "target_id": target.id,
+        "target_name": target.name,
+        "processor": target.processor,
+        "created": created,
+        "version": scaledown.__version__,
+        "model_bytes": f"{len(artefact.content):,}",
+        "sha256": artefact.sha256,
+        "origin": artefact.origin,
+        "platform": board["platform"],
+        "board": board["board"],
+        "fqbn": board["fqbn"] or "(your STM32duino board)",
+        "lib_deps": f"lib_deps = {board['lib_deps']}"
+        if board["lib_deps"]
+        else "; lib_deps: put a TFLite Micro library for this board in lib/ (see README.md)",
+        "ops": ", ".join(sorted(spec["ops"])),
+        "num_ops": len(spec["ops"]),
+        "arena_size": f"{arena_size:,}",
+        "arena_measured": f"{arena.minimum_bytes:,}",
+        "margin_percent": f"{100 * arena_margin:g}",
+        "report": "\n".join(f"- {line}" for line in _report_lines(report, target)),
+        "input_shape": tuple(spec["inputs"][0]["shape"]),
+        "output_shape": tuple(spec["outputs"][0]["shape"]),
+        "prep_description": preprocessing["description"],
+        "samples": len(x_int8),
+        "agreement": "equal, bit for bit"
+        if report["bit_exact"]
+        else f"{report['outputs_off_by_one_step']} outputs one step apart (a rounding tie), all others equal",
+    }
     program = string.Template((TEMPLATES / "main.cpp.template").read_text()).substitute(values)
-    shared = {"model_data.h": header_text, "model_data.cc": source_text, "op_resolver.h": resolver,
-              "model_settings.h": settings}
+    shared = {
+        "model_data.h": header_text,
+        "model_data.cc": source_text,
+        "op_resolver.h": resolver,
+        "model_settings.h": settings,
+    }
     with staging(out) as folder:
         for filename, text in shared.items():
             (folder / filename).write_text(text)
@@ -448,8 +618,9 @@ def build_micro_package(artefact, target, out, *, representative_data=None, samp
         pio = folder / "platformio"
         (pio / "src").mkdir(parents=True)
         (pio / "src" / "main.cpp").write_text(program)
-        (pio / "platformio.ini").write_text(string.Template((TEMPLATES / "platformio.ini.template").read_text())
-                                            .substitute(values))
+        (pio / "platformio.ini").write_text(
+            string.Template((TEMPLATES / "platformio.ini.template").read_text()).substitute(values)
+        )
         for filename, text in shared.items():
             (sketch / filename).write_text(text)
             (pio / "src" / filename).write_text(text)
@@ -459,23 +630,60 @@ def build_micro_package(artefact, target, out, *, representative_data=None, samp
         np.save(folder / "samples" / "inputs_int8.npy", x_int8)
         np.save(folder / "samples" / "expected_outputs_int8.npy", tflm_out)
         manifest = {
-            "name": name, "format_version": 1, "scaledown_version": scaledown.__version__, "created": created,
-            "target": target.id, "target_name": target.name, "runtime": "tflite-micro",
-            "model": {"file": "model_data.cc", "array": "g_model", "format": "tflite",
-                      "bytes": len(artefact.content), "sha256": artefact.sha256, "origin": artefact.origin},
-            "inputs": spec["inputs"], "outputs": spec["outputs"], "ops": spec["ops"],
-            "preprocessing": preprocessing, "class_names": class_names,
-            "arena": {"bytes": arena_size, "measured_bytes": arena.minimum_bytes, "margin": arena_margin,
-                      "head_bytes": arena.head_bytes, "tail_bytes": arena.tail_bytes},
+            "name": name,
+            "format_version": 1,
+            "scaledown_version": scaledown.__version__,
+            "created": created,
+            "target": target.id,
+            "target_name": target.name,
+            "runtime": "tflite-micro",
+            "model": {
+                "file": "model_data.cc",
+                "array": "g_model",
+                "format": "tflite",
+                "bytes": len(artefact.content),
+                "sha256": artefact.sha256,
+                "origin": artefact.origin,
+            },
+            "inputs": spec["inputs"],
+            "outputs": spec["outputs"],
+            "ops": spec["ops"],
+            "preprocessing": preprocessing,
+            "class_names": class_names,
+            "arena": {
+                "bytes": arena_size,
+                "measured_bytes": arena.minimum_bytes,
+                "margin": arena_margin,
+                "head_bytes": arena.head_bytes,
+                "tail_bytes": arena.tail_bytes,
+            },
             "memory": report,
         }
         write_json(folder / MANIFEST, manifest)
         write_json(folder / "report.json", report)
-        (folder / "README.md").write_text(string.Template((TEMPLATES / "README.template").read_text())
-                                          .substitute(values))
-    return DeploymentPackage(path=out, target=target, manifest=manifest, files=list_files(out), archive=None,
-                             report={**report, "lines": _report_lines(report, target)})
+        (folder / "README.md").write_text(
+            string.Template((TEMPLATES / "README.template").read_text()).substitute(values)
+        )
+    return DeploymentPackage(
+        path=out,
+        target=target,
+        manifest=manifest,
+        files=list_files(out),
+        archive=None,
+        report={**report, "lines": _report_lines(report, target)},
+    )
 
 
-__all__ = ["c_array", "read_c_array", "op_resolver_source", "measure_arena", "ArenaUsage", "run_tflm",
-           "run_litert_reference", "memory_report", "RESOLVER_METHODS", "BOARDS", "build_micro_package"]
+__all__ = [
+    "c_array",
+    "read_c_array",
+    "op_resolver_source",
+    "measure_arena",
+    "ArenaUsage",
+    "run_tflm",
+    "run_litert_reference",
+    "memory_report",
+    "RESOLVER_METHODS",
+    "BOARDS",
+    "build_micro_package",
+]

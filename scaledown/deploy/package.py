@@ -7,6 +7,7 @@ microcontroller builder. Every package is built in a temporary folder beside
 ``out`` and renamed into place at the end, so a failure never leaves half a
 package, and an existing package is replaced only by a complete one.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -18,19 +19,23 @@ import shutil
 import sys
 import tempfile
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from scaledown.frameworks import framework_of
-
-from scaledown.hardware import get_target
+from scaledown.foundations.frameworks import framework_of
+from scaledown.foundations.hardware import get_target
 
 MANIFEST = "manifest.json"
-HELP_CHAPTERS = ("see the chapters on quantization (int8 is 4x smaller), pruning and "
-                 "architecture search for smaller models")
-ACCEPTED = ("a .tflite or .onnx file (path or bytes), a .keras file, a keras.Model, a torch.nn.Module, "
-            "a QuantizedModel from scaledown.quantize or a model from scaledown.wrap")
+HELP_CHAPTERS = (
+    "see the chapters on quantization (int8 is 4x smaller), pruning and architecture search for smaller models"
+)
+ACCEPTED = (
+    "a .tflite or .onnx file (path or bytes), a .keras file, a keras.Model, a torch.nn.Module, "
+    "a QuantizedModel from scaledown.quantize or a model from scaledown.wrap"
+)
 
 
 class DeploymentRefused(ValueError):
@@ -62,7 +67,7 @@ class DeploymentPackage:
     ----------
     path : pathlib.Path
         The package folder.
-    target : scaledown.hardware.Target
+    target : scaledown.foundations.hardware.Target
     manifest : dict
         The contents of ``manifest.json``.
     files : list of str
@@ -94,6 +99,7 @@ class DeploymentPackage:
 
 # --------------------------------------------------------------------------- the model file
 
+
 def to_artefact(model, target, representative_data=None, num_calibration=300) -> Artefact:
     """The runtime-ready file for ``model`` on ``target``.
 
@@ -104,19 +110,22 @@ def to_artefact(model, target, representative_data=None, num_calibration=300) ->
     """
     inner = getattr(model, "model", None)
     if inner is not None and hasattr(model, "create_deployment_package") and framework_of(inner, required=False):
-        representative_data = representative_data if representative_data is not None else \
-            getattr(model, "representative_data", None)
+        representative_data = (
+            representative_data if representative_data is not None else getattr(model, "representative_data", None)
+        )
         model = inner  # a scaledown.wrap(...) model
     if isinstance(model, (bytes, bytearray)):
         return Artefact(bytes(model), "tflite", "a .tflite given as bytes")
     if hasattr(model, "path") and hasattr(model, "backend"):  # a QuantizedModel
         if model.backend not in ("tflite", "onnxruntime"):
-            raise ValueError(f"model is a {model.backend} QuantizedModel; deployment packages take a .tflite or "
-                             "an .onnx: quantize with backend='tflite' (Keras) or 'onnxruntime' (PyTorch).")
+            raise ValueError(
+                f"model is a {model.backend} QuantizedModel; deployment packages take a .tflite or "
+                "an .onnx: quantize with backend='tflite' (Keras) or 'onnxruntime' (PyTorch)."
+            )
         fmt = "tflite" if model.backend == "tflite" else "onnx"
         return Artefact(pathlib.Path(model.path).read_bytes(), fmt, f"scaledown.quantize ({model.method})")
     if isinstance(model, (str, os.PathLike)):
-        from scaledown.hardware.readers import check_model_file, load_keras_file, read_graph
+        from scaledown.foundations.hardware.readers import check_model_file, load_keras_file, read_graph
 
         path = check_model_file(model, accepted=ACCEPTED)
         suffix = path.suffix.lower()
@@ -130,25 +139,30 @@ def to_artefact(model, target, representative_data=None, num_calibration=300) ->
     if framework == "torch" and target.is_microcontroller:
         raise DeploymentRefused(
             f"PyTorch models do not run on TFLite Micro ({target.id}): export to ONNX and convert to .tflite "
-            "(e.g. with ai-edge-torch or onnx2tf), or build the model in Keras, then pass the .tflite.")
+            "(e.g. with ai-edge-torch or onnx2tf), or build the model in Keras, then pass the .tflite."
+        )
     if representative_data is None:
         raise ValueError(
             f"representative_data=None: a float {framework} model needs a few hundred example inputs "
             "(float32, the model's input shape, e.g. x_train[:300]) to calibrate its int8 conversion; "
-            "pass representative_data=..., or an already-quantized .tflite/.onnx.")
+            "pass representative_data=..., or an already-quantized .tflite/.onnx."
+        )
     x = check_representative_data(representative_data, _input_shape(model, framework))
     if framework == "keras":
-        from scaledown.quantization.tensorflow import ptq_tflite
+        from scaledown.compress.quantization.tensorflow import ptq_tflite
 
         with _quiet_converter():
             content = ptq_tflite(model, x, num_calibration)
         return Artefact(content, "tflite", "Keras model, full-int8 post-training quantization (TFLiteConverter)")
-    from scaledown.quantization import quantize
+    from scaledown.compress.quantization import quantize
 
     with tempfile.TemporaryDirectory() as folder:
         quantized = quantize(model, (x,), backend="onnxruntime", directory=folder, num_calibration=num_calibration)
-        return Artefact(pathlib.Path(quantized.path).read_bytes(), "onnx",
-                        "PyTorch model, int8 static quantization (ONNX Runtime, QDQ)")
+        return Artefact(
+            pathlib.Path(quantized.path).read_bytes(),
+            "onnx",
+            "PyTorch model, int8 static quantization (ONNX Runtime, QDQ)",
+        )
 
 
 def _input_shape(model, framework):
@@ -206,12 +220,16 @@ def _quiet_converter():
 
 # --------------------------------------------------------------------------- tensor specs
 
+
 def _tensor_spec(detail: dict) -> dict:
     params = detail.get("quantization_parameters", {})
     scales = [float(s) for s in np.atleast_1d(params.get("scales", []))]
     zero_points = [int(z) for z in np.atleast_1d(params.get("zero_points", []))]
-    spec = {"name": str(detail.get("name", "")), "shape": [int(d) for d in detail["shape"]],
-            "dtype": np.dtype(detail["dtype"]).name}
+    spec = {
+        "name": str(detail.get("name", "")),
+        "shape": [int(d) for d in detail["shape"]],
+        "dtype": np.dtype(detail["dtype"]).name,
+    }
     spec["quantization"] = {"scale": scales, "zero_point": zero_points} if scales else None
     return spec
 
@@ -224,8 +242,11 @@ def tflite_spec(content: bytes) -> dict:
     ops = {}
     for op in interpreter._get_ops_details():
         ops[op["op_name"]] = ops.get(op["op_name"], 0) + 1
-    return {"inputs": [_tensor_spec(d) for d in interpreter.get_input_details()],
-            "outputs": [_tensor_spec(d) for d in interpreter.get_output_details()], "ops": ops}
+    return {
+        "inputs": [_tensor_spec(d) for d in interpreter.get_input_details()],
+        "outputs": [_tensor_spec(d) for d in interpreter.get_output_details()],
+        "ops": ops,
+    }
 
 
 def onnx_spec(content: bytes) -> dict:
@@ -234,8 +255,13 @@ def onnx_spec(content: bytes) -> dict:
     import onnxruntime
 
     session = onnxruntime.InferenceSession(content, providers=["CPUExecutionProvider"])
-    types = {"tensor(float)": "float32", "tensor(int8)": "int8", "tensor(uint8)": "uint8",
-             "tensor(int64)": "int64", "tensor(int32)": "int32"}
+    types = {
+        "tensor(float)": "float32",
+        "tensor(int8)": "int8",
+        "tensor(uint8)": "uint8",
+        "tensor(int64)": "int64",
+        "tensor(int32)": "int32",
+    }
 
     def spec(arg):
         shape = [d if isinstance(d, int) else -1 for d in arg.shape]
@@ -244,8 +270,11 @@ def onnx_spec(content: bytes) -> dict:
     ops = {}
     for node in onnx.load_from_string(content).graph.node:
         ops[node.op_type] = ops.get(node.op_type, 0) + 1
-    return {"inputs": [spec(a) for a in session.get_inputs()], "outputs": [spec(a) for a in session.get_outputs()],
-            "ops": ops}
+    return {
+        "inputs": [spec(a) for a in session.get_inputs()],
+        "outputs": [spec(a) for a in session.get_outputs()],
+        "ops": ops,
+    }
 
 
 def model_spec(artefact: Artefact) -> dict:
@@ -272,7 +301,9 @@ def sample_inputs_for(spec: dict, sample_inputs=None, representative_data=None, 
         if data is not None:
             x = np.asarray(data, np.float32)
             if list(x.shape[1:]) != shape:
-                raise ValueError(f"{name} has shape {tuple(x.shape)}; the model takes (N, {', '.join(map(str, shape))}).")
+                raise ValueError(
+                    f"{name} has shape {tuple(x.shape)}; the model takes (N, {', '.join(map(str, shape))})."
+                )
             return x[:count] if name == "representative_data" else x
     low, high = float_range(spec["inputs"][0])
     return np.random.default_rng(0).uniform(low, high, size=(count, *shape)).astype(np.float32)
@@ -284,8 +315,9 @@ def raw_samples(spec: dict, preprocessing: dict, sample_inputs=None, representat
     if sample_inputs is not None:
         return sample_inputs_for(spec, sample_inputs)
     x = sample_inputs_for(spec, None, representative_data)
-    return ((x - np.asarray(preprocessing["add"], np.float32)) / np.asarray(preprocessing["multiply"], np.float32)
-            ).astype(np.float32)
+    return (
+        (x - np.asarray(preprocessing["add"], np.float32)) / np.asarray(preprocessing["multiply"], np.float32)
+    ).astype(np.float32)
 
 
 def check_preprocessing(preprocessing, spec: dict) -> dict:
@@ -293,20 +325,22 @@ def check_preprocessing(preprocessing, spec: dict) -> dict:
 
     ``m`` and ``a`` are numbers, or lists as long as the input's last axis (one per channel).
     """
-    result = {"multiply": 1.0, "add": 0.0,
-              "description": "none: inputs are given as the model takes them (float32)"}
+    result = {"multiply": 1.0, "add": 0.0, "description": "none: inputs are given as the model takes them (float32)"}
     if preprocessing is None:
         return result
     if not isinstance(preprocessing, dict) or set(preprocessing) - set(result):
-        raise ValueError(f"preprocessing={preprocessing!r} is not valid; pass a dict with the keys "
-                         "'multiply', 'add' (numbers or one per channel) and 'description'.")
+        raise ValueError(
+            f"preprocessing={preprocessing!r} is not valid; pass a dict with the keys "
+            "'multiply', 'add' (numbers or one per channel) and 'description'."
+        )
     channels = spec["inputs"][0]["shape"][-1]
     for key in ("multiply", "add"):
         value = preprocessing.get(key, result[key])
         values = np.atleast_1d(np.asarray(value, np.float64))
         if values.ndim != 1 or len(values) not in (1, channels):
-            raise ValueError(f"preprocessing[{key!r}]={value!r} must be a number or {channels} numbers "
-                             "(one per input channel).")
+            raise ValueError(
+                f"preprocessing[{key!r}]={value!r} must be a number or {channels} numbers (one per input channel)."
+            )
         if key == "multiply" and np.any(values == 0):
             raise ValueError(f"preprocessing['multiply']={value!r} contains 0; it must be non-zero.")
         result[key] = float(values[0]) if np.ndim(value) == 0 else [float(v) for v in values]
@@ -329,6 +363,7 @@ def list_files(folder) -> list:
 
 # --------------------------------------------------------------------------- atomic output
 
+
 def check_out(out) -> pathlib.Path:
     """``out`` as a Path; refuses a file, or a folder that is not a scaledown package (it would be replaced)."""
     if out is None:
@@ -337,8 +372,10 @@ def check_out(out) -> pathlib.Path:
     if out.exists() and not out.is_dir():
         raise ValueError(f"out={str(out)!r} is a file; give a folder path for the package.")
     if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
-        raise ValueError(f"out={str(out)!r} is a folder that is not a scaledown deployment package, and it would "
-                         "be replaced; choose a new folder or empty it.")
+        raise ValueError(
+            f"out={str(out)!r} is a folder that is not a scaledown deployment package, and it would "
+            "be replaced; choose a new folder or empty it."
+        )
     return out
 
 
@@ -384,9 +421,19 @@ def replace_folder(new: pathlib.Path, out: pathlib.Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def create_deployment_package(model, target="pi", out=None, *, representative_data=None, sample_inputs=None,
-                              preprocessing=None, class_names=None, name=None, num_calibration=300,
-                              arena_margin=0.25):
+def create_deployment_package(
+    model: Any,
+    target: str = "pi",
+    out: str | os.PathLike | None = None,
+    *,
+    representative_data: np.ndarray | None = None,
+    sample_inputs: np.ndarray | None = None,
+    preprocessing: dict | None = None,
+    class_names: Sequence[str] | None = None,
+    name: str | None = None,
+    num_calibration: int = 300,
+    arena_margin: float = 0.25,
+) -> DeploymentPackage:
     """Package a model for a board: everything needed to run it there, verified here on the same runtime.
 
     Parameters
@@ -442,8 +489,13 @@ def create_deployment_package(model, target="pi", out=None, *, representative_da
         raise ValueError(f"name={name!r} is not valid; use letters, digits, '_' or '-', starting with a letter.")
     out = check_out(out if out is not None else f"{name}-{target.id}")
     artefact = to_artefact(model, target, representative_data, num_calibration)
-    options = dict(representative_data=representative_data, sample_inputs=sample_inputs, preprocessing=preprocessing,
-                   class_names=None if class_names is None else [str(c) for c in class_names], name=name)
+    options = dict(
+        representative_data=representative_data,
+        sample_inputs=sample_inputs,
+        preprocessing=preprocessing,
+        class_names=None if class_names is None else [str(c) for c in class_names],
+        name=name,
+    )
     if target.is_microcontroller:
         from scaledown.deploy.micro import build_micro_package
 

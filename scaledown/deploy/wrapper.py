@@ -7,9 +7,18 @@
 The wrapper only adds methods; every other attribute and call is the wrapped
 model's, so it trains, predicts and saves as before.
 """
+
 from __future__ import annotations
 
-from scaledown.frameworks import framework_of
+import os
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from scaledown.foundations.frameworks import framework_of
+
+if TYPE_CHECKING:  # the package module imports wrap(); only the annotation needs this
+    from scaledown.deploy.package import DeploymentPackage
 
 
 class DeployableModel:
@@ -23,14 +32,16 @@ class DeployableModel:
         Example inputs for the int8 conversion, used when a deployment call gives none.
     """
 
-    def __init__(self, model, representative_data=None):
+    def __init__(self, model: Any, representative_data: np.ndarray | None = None) -> None:
         if isinstance(model, DeployableModel):
             representative_data = model.representative_data if representative_data is None else representative_data
             model = model.model
         if framework_of(model, required=False) is None:
-            raise ValueError(f"model is a {type(model).__name__}; scaledown.wrap takes a keras.Model or a "
-                             "torch.nn.Module (files and QuantizedModels go straight to "
-                             "scaledown.create_deployment_package).")
+            raise ValueError(
+                f"model is a {type(model).__name__}; scaledown.wrap takes a keras.Model or a "
+                "torch.nn.Module (files and QuantizedModels go straight to "
+                "scaledown.create_deployment_package)."
+            )
         object.__setattr__(self, "model", model)
         object.__setattr__(self, "representative_data", representative_data)
 
@@ -39,7 +50,9 @@ class DeployableModel:
         """``"keras"`` or ``"torch"``."""
         return framework_of(self.model)
 
-    def create_deployment_package(self, target="pi", out=None, **options):
+    def create_deployment_package(
+        self, target: str = "pi", out: str | os.PathLike | None = None, **options: Any
+    ) -> DeploymentPackage:
         """Package this model for ``target``; see :func:`scaledown.create_deployment_package` for ``options``."""
         from scaledown.deploy import create_deployment_package
 
@@ -49,7 +62,7 @@ class DeployableModel:
 
     def profile(self, target="nano33ble", **options):
         """:func:`scaledown.profile` of the wrapped model."""
-        from scaledown.hardware import profile
+        from scaledown.foundations.hardware import profile
 
         return profile(self.model, target=target, **options)
 
@@ -69,7 +82,7 @@ class DeployableModel:
         return f"DeployableModel({self.framework}: {type(self.model).__name__})"
 
 
-def wrap(model, representative_data=None) -> DeployableModel:
+def wrap(model: Any, representative_data: np.ndarray | None = None) -> DeployableModel:
     """Wrap a Keras or PyTorch model so that ``model.create_deployment_package(target=...)`` works.
 
     Parameters

@@ -16,14 +16,48 @@ in the learner's progress file (:mod:`.progress`); anything else gets a 💡 hin
 traceback — unless ``SCALEDOWN_STRICT=1``, when an unmet check raises ``AssertionError``
 so that nbval, nbclient or the workshop grader (:mod:`.grading`) stops on it.
 """
+
 from scaledown.labs.checks import STRICT_ENV_VAR, Hint, Lab, strict_mode, todo_done
 from scaledown.labs.figures import check_figure, plotted_series
 from scaledown.labs.learner_copy import (
-    BEGIN, END, TODO_MARK, filled_notebook, make_student_notebook, solution_blocks, student_source)
+    BEGIN,
+    END,
+    TODO_MARK,
+    filled_notebook,
+    make_student_notebook,
+    solution_blocks,
+    student_source,
+)
 from scaledown.labs.progress import (
-    course_root, discover_labs, load_progress, progress_path, progress_report, progress_rows, progress_widget)
+    course_root,
+    discover_labs,
+    load_progress,
+    progress_path,
+    progress_report,
+    progress_rows,
+    progress_widget,
+)
 
-__all__ = ["Lab", "Hint", "todo_done", "strict_mode", "STRICT_ENV_VAR", "check_figure", "plotted_series",
-           "BEGIN", "END", "TODO_MARK", "student_source", "make_student_notebook", "solution_blocks",
-           "filled_notebook", "course_root", "discover_labs", "load_progress", "progress_path",
-           "progress_report", "progress_rows", "progress_widget"]
+__all__ = [
+    "Lab",
+    "Hint",
+    "todo_done",
+    "strict_mode",
+    "STRICT_ENV_VAR",
+    "check_figure",
+    "plotted_series",
+    "BEGIN",
+    "END",
+    "TODO_MARK",
+    "student_source",
+    "make_student_notebook",
+    "solution_blocks",
+    "filled_notebook",
+    "course_root",
+    "discover_labs",
+    "load_progress",
+    "progress_path",
+    "progress_report",
+    "progress_rows",
+    "progress_widget",
+]

@@ -4,6 +4,7 @@
 notebook run by nbval, nbclient or :func:`scaledown.labs.grading.grade` stops at (or records)
 the first step that is not met.
 """
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@
 of every axes — and raises :class:`scaledown.labs.Hint` when the picture is empty,
 unlabelled, or does not show the data the lab asked for.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,19 +30,27 @@ def plotted_series(figure) -> list:
         for container in ax.containers:
             patches = [p for p in container if hasattr(p, "get_height")]
             if patches:
-                series.append((np.array([p.get_x() + p.get_width() / 2 for p in patches], float),
-                               np.array([p.get_height() for p in patches], float)))
+                series.append(
+                    (
+                        np.array([p.get_x() + p.get_width() / 2 for p in patches], float),
+                        np.array([p.get_height() for p in patches], float),
+                    )
+                )
     return series
 
 
 def _matches(series, values, atol, rtol) -> bool:
     values = np.asarray(values, float).ravel()
-    return any(len(part) == len(values) and np.allclose(part, values, atol=atol, rtol=rtol, equal_nan=True)
-               for x, y in series for part in (y, x))
+    return any(
+        len(part) == len(values) and np.allclose(part, values, atol=atol, rtol=rtol, equal_nan=True)
+        for x, y in series
+        for part in (y, x)
+    )
 
 
-def check_figure(figure, *, shows=(), labelled: bool = True, atol: float = 1e-6, rtol: float = 1e-4,
-                 what: str = "the figure") -> str:
+def check_figure(
+    figure, *, shows=(), labelled: bool = True, atol: float = 1e-6, rtol: float = 1e-4, what: str = "the figure"
+) -> str:
     """Raise :class:`Hint` unless ``figure`` draws data, labels its axes and shows every series in ``shows``.
 
     Parameters
@@ -62,7 +71,9 @@ def check_figure(figure, *, shows=(), labelled: bool = True, atol: float = 1e-6,
         raise Hint(f"{what} is empty: draw your data on it with ax.plot, ax.scatter or ax.bar.")
     axes = figure.get_axes() if hasattr(figure, "get_axes") else [figure]
     if labelled and not any(ax.get_xlabel() and ax.get_ylabel() for ax in axes):
-        raise Hint(f"label the axes of {what} (ax.set_xlabel, ax.set_ylabel): a reader must know what each one measures.")
+        raise Hint(
+            f"label the axes of {what} (ax.set_xlabel, ax.set_ylabel): a reader must know what each one measures."
+        )
     for name, values in shows:
         if not _matches(series, values, atol, rtol):
             raise Hint(f"{what} does not show {name}: plot exactly those values.")

@@ -10,6 +10,7 @@ unmet check raise; the run records the error and goes on, so every step is judge
 A notebook that hangs, crashes its kernel, raises outside its checks or deletes files is
 reported in its row's notes; it never stops the run.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -57,7 +58,7 @@ def marks_from_outputs(notebook: dict, steps) -> tuple:
                 for line in cell_source({"source": output.get("text", "")}).splitlines():
                     for mark in (PASSED, HINT):
                         if line.startswith(mark + " "):
-                            name = line[len(mark) + 1:]
+                            name = line[len(mark) + 1 :]
                             step = next((s for s in steps if name == s or name.startswith(s + ":")), None)
                             if step:
                                 marks[step] = mark
@@ -79,17 +80,26 @@ def strict_client(notebook: dict, scratch: pathlib.Path, *, time_limit: float, q
     import nbclient
     import nbformat
 
-    env = {**os.environ, "SCALEDOWN_STRICT": "1", "SCALEDOWN_QUICK": "1" if quick else "",
-           "SCALEDOWN_PROGRESS": str(scratch / "progress.json"), "HOME": str(scratch)}
+    env = {
+        **os.environ,
+        "SCALEDOWN_STRICT": "1",
+        "SCALEDOWN_QUICK": "1" if quick else "",
+        "SCALEDOWN_PROGRESS": str(scratch / "progress.json"),
+        "HOME": str(scratch),
+    }
     deadline = time.monotonic() + time_limit
     node = nbformat.reads(json.dumps(notebook), as_version=4)
     for cell in node.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     client = nbclient.NotebookClient(
-        node, kernel_name="python3", allow_errors=True, interrupt_on_timeout=False,
+        node,
+        kernel_name="python3",
+        allow_errors=True,
+        interrupt_on_timeout=False,
         timeout_func=lambda cell: max(1, int(deadline - time.monotonic())),
-        resources={"metadata": {"path": str(scratch)}})
+        resources={"metadata": {"path": str(scratch)}},
+    )
     return node, client, env
 
 
@@ -184,16 +194,26 @@ def grade_table(results) -> str:
     name_width = max(len("notebook"), *(len(n) for n in names))
     header_steps = list(next(iter(labs.values()))) if same_lab else [str(i + 1) for i in range(width)]
     column = [max(2, len(h)) for h in header_steps]
-    lines = ["notebook".ljust(name_width) + "  " + "lab".ljust(22) + "  "
-             + "  ".join(h.ljust(w) for h, w in zip(header_steps, column)) + "  passed   time  notes"]
+    lines = [
+        "notebook".ljust(name_width)
+        + "  "
+        + "lab".ljust(22)
+        + "  "
+        + "  ".join(h.ljust(w) for h, w in zip(header_steps, column))
+        + "  passed   time  notes"
+    ]
     for name, r in zip(names, results):
         cells = [r.marks.get(r.steps[i], "") if i < len(r.steps) else "" for i in range(len(header_steps))]
         # emoji take two columns in a terminal
         row = "  ".join(c + " " * (w - 2 if c else w) for c, w in zip(cells, column))
-        lines.append(f"{name.ljust(name_width)}  {r.lab_id[:22].ljust(22)}  {row}  "
-                     f"{f'{r.passed}/{len(r.steps)}':>6}  {r.seconds:4.0f}s  {'; '.join(r.notes)}")
+        lines.append(
+            f"{name.ljust(name_width)}  {r.lab_id[:22].ljust(22)}  {row}  "
+            f"{f'{r.passed}/{len(r.steps)}':>6}  {r.seconds:4.0f}s  {'; '.join(r.notes)}"
+        )
     if not same_lab:
         lines.append("")
-        lines += [f"{lab_id}: " + ", ".join(f"{i + 1} {s}" for i, s in enumerate(steps)) for lab_id, steps in labs.items()]
+        lines += [
+            f"{lab_id}: " + ", ".join(f"{i + 1} {s}" for i, s in enumerate(steps)) for lab_id, steps in labs.items()
+        ]
     lines.append(f"\n{PASSED} passed  {HINT} not yet (a hint)  {TIMED_OUT} time limit  {NOT_RUN} not run")
     return "\n".join(lines)

@@ -20,6 +20,7 @@ anything else                 ``...  # YOUR CODE HERE``
 An unfilled copy is valid Python: every blank is ``...`` (Python's Ellipsis), which
 :func:`scaledown.labs.todo_done` recognises, so the check answers with a hint.
 """
+
 from __future__ import annotations
 
 import ast
@@ -39,7 +40,7 @@ def _blank(node) -> str:
 def _header(node, lines) -> list:
     """The source lines of a compound statement before its body (decorators included)."""
     first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-    return lines[first - 1:node.body[0].lineno - 1]
+    return lines[first - 1 : node.body[0].lineno - 1]
 
 
 def _holds_control_flow(node) -> bool:
@@ -66,7 +67,7 @@ def _stub_statement(node, lines) -> list:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         out, body = _header(node, lines), node.body
         if _is_docstring(body[0]):
-            out += lines[body[0].lineno - 1:body[0].end_lineno]
+            out += lines[body[0].lineno - 1 : body[0].end_lineno]
             body = body[1:]
         return out + _stub_body(body, lines, node)
     if isinstance(node, (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)):
@@ -79,8 +80,11 @@ def _stub_statement(node, lines) -> list:
     if isinstance(node, (ast.Assign, ast.AnnAssign)):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         value = "..."
-        if len(targets) == 1 and isinstance(targets[0], ast.Tuple) and \
-                not any(isinstance(e, (ast.Starred, ast.Tuple, ast.List)) for e in targets[0].elts):
+        if (
+            len(targets) == 1
+            and isinstance(targets[0], ast.Tuple)
+            and not any(isinstance(e, (ast.Starred, ast.Tuple, ast.List)) for e in targets[0].elts)
+        ):
             value = ", ".join("..." for _ in targets[0].elts)  # `a, b = ..., ...` unpacks
         return [pad + " = ".join(ast.get_source_segment(source, t) for t in targets) + f" = {value}  {TODO_MARK}"]
     if isinstance(node, ast.Return):
@@ -92,7 +96,7 @@ def _stub_statement(node, lines) -> list:
             return [pad + "return " + ast.get_source_segment(source, value)]
         return [pad + f"return ...  {TODO_MARK}"]
     if isinstance(node, _KEPT_AS_IS):
-        return lines[node.lineno - 1:node.end_lineno]
+        return lines[node.lineno - 1 : node.end_lineno]
     return [_blank(node)]
 
 
@@ -121,7 +125,7 @@ def solution_blocks(source: str) -> list:
         elif line.strip() == END:
             if not inside:
                 raise ValueError(f"line {number}: '{END}' without a '{BEGIN}' before it.")
-            code = "\n".join(b[len(indent):] if b.startswith(indent) else b for b in block)
+            code = "\n".join(b[len(indent) :] if b.startswith(indent) else b for b in block)
             stub = "\n".join(indent + s if s else s for s in _stub(code).splitlines())
             blocks.append((stub, "\n".join(block)))
             inside = False
@@ -171,7 +175,9 @@ def make_student_notebook(solution: dict) -> dict:
                 if not cell["metadata"]["tags"]:
                     del cell["metadata"]["tags"]
         else:
-            cell["source"] = source.replace("](../../", "](../").replace("/blob/main/labs/solutions/", "/blob/main/labs/")
+            cell["source"] = source.replace("](../../", "](../").replace(
+                "/blob/main/labs/solutions/", "/blob/main/labs/"
+            )
         cells.append(cell)
     student["cells"] = cells
     student.get("metadata", {}).get("scaledown", {}).pop("wrong_answers", None)
@@ -189,8 +195,10 @@ def filled_notebook(learner: dict, solution: dict) -> dict:
     """
     solution_cells = [c for c in solution["cells"] if "solution-only" not in c.get("metadata", {}).get("tags", [])]
     if len(solution_cells) != len(learner["cells"]):
-        raise ValueError(f"the learner's copy has {len(learner['cells'])} cells and the solution "
-                         f"{len(solution_cells)} (without solution-only cells): rebuild it with `scaledown labs build`.")
+        raise ValueError(
+            f"the learner's copy has {len(learner['cells'])} cells and the solution "
+            f"{len(solution_cells)} (without solution-only cells): rebuild it with `scaledown labs build`."
+        )
     filled = copy.deepcopy(learner)
     for number, (cell, answer) in enumerate(zip(filled["cells"], solution_cells)):
         if cell["cell_type"] != "code":
@@ -200,7 +208,7 @@ def filled_notebook(learner: dict, solution: dict) -> dict:
             found = text.find(stub, position)
             if found < 0:
                 raise ValueError(f"cell {number}: the blank for\n{code}\nis not in the learner's copy.")
-            text = text[:found] + code + text[found + len(stub):]
+            text = text[:found] + code + text[found + len(stub) :]
             position = found + len(code)
         cell["source"] = text
     return filled

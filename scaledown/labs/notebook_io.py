@@ -1,4 +1,5 @@
 """Small helpers for notebooks held as nbformat-4 JSON dicts."""
+
 from __future__ import annotations
 
 

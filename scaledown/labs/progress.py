@@ -1,4 +1,5 @@
 """Where a learner stands: the progress file that checks write, and the report across all labs."""
+
 from __future__ import annotations
 
 import ast
@@ -100,8 +101,10 @@ def progress_report(labs_dir=None) -> str:
     passed = sum(r[2] for r in rows)
     total = sum(r[3] for r in rows)
     complete = sum(1 for r in rows if r[3] and r[2] == r[3])
-    lines.append(f"\n{complete} of {len(rows)} labs complete, {passed} of {total} checks passed "
-                 f"(progress file: {progress_path()})")
+    lines.append(
+        f"\n{complete} of {len(rows)} labs complete, {passed} of {total} checks passed "
+        f"(progress file: {progress_path()})"
+    )
     return "\n".join(lines)
 
 
@@ -111,8 +114,16 @@ def progress_widget(labs_dir=None):
 
     rows = []
     for lab_id, title, passed, total in progress_rows(labs_dir):
-        bar = widgets.IntProgress(value=passed, min=0, max=max(total, 1),
-                                  bar_style="success" if total and passed == total else "info")
-        rows.append(widgets.HBox([widgets.Label(f"{lab_id}", layout=widgets.Layout(width="220px")), bar,
-                                  widgets.Label(f"{passed}/{total} — {title}")]))
+        bar = widgets.IntProgress(
+            value=passed, min=0, max=max(total, 1), bar_style="success" if total and passed == total else "info"
+        )
+        rows.append(
+            widgets.HBox(
+                [
+                    widgets.Label(f"{lab_id}", layout=widgets.Layout(width="220px")),
+                    bar,
+                    widgets.Label(f"{passed}/{total} — {title}"),
+                ]
+            )
+        )
     return widgets.VBox(rows)

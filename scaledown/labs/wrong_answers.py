@@ -14,6 +14,7 @@ back too: they are the filled copy's grade. One kernel per lab keeps this fast. 
 re-runs cells, so keep a step's cells re-runnable (build a model in the cell that trains
 it); a detour that leaks into the right path shows up as a 💡 there.
 """
+
 from __future__ import annotations
 
 import copy
@@ -54,11 +55,15 @@ def check_cell_index(notebook: dict, step: str) -> int:
 
 
 def _changed_cell_index(notebook: dict, wrong: dict) -> int:
-    found = [i for i, c in enumerate(notebook["cells"]) if c["cell_type"] == "code" and wrong["replace"] in cell_source(c)]
+    found = [
+        i for i, c in enumerate(notebook["cells"]) if c["cell_type"] == "code" and wrong["replace"] in cell_source(c)
+    ]
     count = sum(cell_source(notebook["cells"][i]).count(wrong["replace"]) for i in found)
     if count != 1:
-        raise ValueError(f"the wrong answer {wrong.get('why', '')!r} replaces {wrong['replace']!r}, "
-                         f"which occurs {count} times in the filled copy; it must occur exactly once.")
+        raise ValueError(
+            f"the wrong answer {wrong.get('why', '')!r} replaces {wrong['replace']!r}, "
+            f"which occurs {count} times in the filled copy; it must occur exactly once."
+        )
     return found[0]
 
 
@@ -88,8 +93,10 @@ def try_wrong_answers(filled: dict, wrong_answers, *, time_limit: float = 600, q
     for position, wrong in enumerate(wrong_answers):
         changed, check = _changed_cell_index(filled, wrong), check_cell_index(filled, wrong["step"])
         if check < changed:
-            raise ValueError(f"the wrong answer {wrong.get('why', '')!r} changes cell {changed}, "
-                             f"after the check of {wrong['step']!r} (cell {check}).")
+            raise ValueError(
+                f"the wrong answer {wrong.get('why', '')!r} changes cell {changed}, "
+                f"after the check of {wrong['step']!r} (cell {check})."
+            )
         plan.setdefault(changed, []).append((position, wrong, check))
     scratch = pathlib.Path(tempfile.mkdtemp(prefix="scaledown-wrong-"))
     results, cells = {}, []  # results by position in wrong_answers
@@ -99,7 +106,7 @@ def try_wrong_answers(filled: dict, wrong_answers, *, time_limit: float = 600, q
         with client.setup_kernel(env=env):
             for index, cell in enumerate(cells):
                 for position, wrong, check in plan.get(index, []):
-                    detour = [copy.deepcopy(c) for c in cells[index:check + 1]]
+                    detour = [copy.deepcopy(c) for c in cells[index : check + 1]]
                     detour[0].source = detour[0].source.replace(wrong["replace"], wrong["with"])
                     for offset, detour_cell in enumerate(detour):
                         if detour_cell.cell_type == "code":
@@ -112,4 +119,6 @@ def try_wrong_answers(filled: dict, wrong_answers, *, time_limit: float = 600, q
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     marks, raised, errors = marks_from_outputs({"cells": cells}, steps)
-    return DetourRun([results[i] for i in range(len(results))], {s: marks.get(s, NOT_RUN) for s in steps}, raised, errors)
+    return DetourRun(
+        [results[i] for i in range(len(results))], {s: marks.get(s, NOT_RUN) for s in steps}, raised, errors
+    )
