@@ -6,6 +6,7 @@ and the IMU Conv1D classifier) and one small model per supported op. The arena m
 larger than TFLite Micro's smallest one. Untrained weights with random biases are enough:
 bit-exactness is about the arithmetic, not the accuracy.
 """
+
 import itertools
 import json
 import os
@@ -14,14 +15,7 @@ import sys
 import numpy as np
 import pytest
 
-from scaledown.deploy.compiler import (
-    CompileError,
-    compile_model,
-    draw_plan,
-    plan_memory,
-    read_tflite,
-    run_on_host,
-)
+from scaledown.deploy.compiler import CompileError, compile_model, draw_plan, plan_memory, read_tflite, run_on_host
 from scaledown.deploy.compiler.emit import quantize_multiplier
 from scaledown.deploy.micro import measure_arena, run_tflm
 
@@ -29,7 +23,7 @@ N_INPUTS = 100 if os.environ.get("SCALEDOWN_QUICK", "1") == "1" else 1000
 
 
 def _int8_tflite(model, x):
-    from scaledown.quantization.tensorflow import ptq_tflite
+    from scaledown.compress.quantization.tensorflow import ptq_tflite
 
     return ptq_tflite(model, x, num_samples=len(x))
 
@@ -47,12 +41,13 @@ def _random_inputs(shape, n=N_INPUTS, seed=1):
 
 # --------------------------------------------------------------------------- the models
 
+
 @pytest.fixture(scope="module")
 def digits_tflite():
     """The course's digits baseline (MobileNet v1, width 1.0), untrained, int8."""
     import keras
 
-    from scaledown import models
+    from scaledown.foundations import models
 
     keras.utils.set_random_seed(0)
     model = models.baseline("keras")
@@ -73,8 +68,8 @@ def search_result_tflite():
     """Chapter 5's architecture search result (benchmarks/results/nas.json, "found"), untrained, int8."""
     import keras
 
-    from scaledown.models import build
-    from scaledown.nas.space import KNOBS, Candidate
+    from scaledown.compress.nas.space import KNOBS, Candidate
+    from scaledown.foundations.models import build
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with open(os.path.join(root, "benchmarks", "results", "nas.json")) as handle:
@@ -97,22 +92,22 @@ def _single_op_model(kind):
     keras.utils.set_random_seed(0)
     bias = {"bias_initializer": "random_normal"}
     x = keras.Input((9, 9, 4))
-    if kind == "conv":            # CONV_2D: SAME stride 2 + RELU6, then VALID with unequal strides
+    if kind == "conv":  # CONV_2D: SAME stride 2 + RELU6, then VALID with unequal strides
         y = layers.Conv2D(6, 3, strides=2, padding="same", activation="relu6", **bias)(x)
         y = layers.Conv2D(5, (2, 3), strides=(1, 2), padding="valid", **bias)(y)
         y = layers.Conv2D(4, (2, 4), padding="same", **bias)(y)
-    elif kind == "depthwise":     # DEPTHWISE_CONV_2D: multiplier 2 SAME, then in place (SAME stride 2, VALID 2x3)
+    elif kind == "depthwise":  # DEPTHWISE_CONV_2D: multiplier 2 SAME, then in place (SAME stride 2, VALID 2x3)
         y = layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu", **bias)(x)
         y = layers.DepthwiseConv2D(3, strides=2, padding="same", **bias)(y)
         y = layers.DepthwiseConv2D((2, 3), padding="valid", activation="relu6", **bias)(y)
     elif kind == "dense_softmax":  # FULLY_CONNECTED + SOFTMAX (RESHAPE before it)
         y = layers.Dense(10, **bias)(layers.Flatten()(x))
         y = layers.Softmax()(layers.Dense(7, **bias)(y))
-    elif kind == "add":           # ADD of two branches (one written in place over its input)
+    elif kind == "add":  # ADD of two branches (one written in place over its input)
         a = layers.Conv2D(4, 1, **bias)(x)
         b = layers.Conv2D(4, 3, padding="same", **bias)(x)
         y = layers.ReLU()(layers.Add()([a, b]))
-    elif kind == "pool":          # AVERAGE_POOL_2D SAME + MAX_POOL_2D VALID, then MEAN over H, W
+    elif kind == "pool":  # AVERAGE_POOL_2D SAME + MAX_POOL_2D VALID, then MEAN over H, W
         y = layers.AveragePooling2D(3, strides=2, padding="same")(layers.Conv2D(4, 1, **bias)(x))
         y = layers.MaxPooling2D(2, strides=1, padding="valid")(y)
         y = layers.GlobalAveragePooling2D()(layers.Conv2D(3, 1, **bias)(y))
@@ -120,9 +115,13 @@ def _single_op_model(kind):
     return _int8_tflite(model, np.random.default_rng(0).normal(0, 1, (32, 9, 9, 4)).astype(np.float32))
 
 
-SINGLE_OPS = {"conv": {"CONV_2D"}, "depthwise": {"DEPTHWISE_CONV_2D"},
-              "dense_softmax": {"FULLY_CONNECTED", "SOFTMAX"}, "add": {"ADD"},
-              "pool": {"AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN"}}
+SINGLE_OPS = {
+    "conv": {"CONV_2D"},
+    "depthwise": {"DEPTHWISE_CONV_2D"},
+    "dense_softmax": {"FULLY_CONNECTED", "SOFTMAX"},
+    "add": {"ADD"},
+    "pool": {"AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN"},
+}
 
 
 @pytest.fixture(scope="module", params=sorted(SINGLE_OPS))
@@ -139,6 +138,7 @@ def _compile_and_compare(content, out_dir):
 
 # --------------------------------------------------------------------------- bit-exact
 
+
 @pytest.mark.parametrize("name", COURSE_MODELS)
 def test_course_model_is_bit_exact_with_tflite_micro(name, request, tmp_path):
     content = request.getfixturevalue(f"{name}_tflite")
@@ -152,13 +152,16 @@ def test_each_supported_op_is_bit_exact_with_tflite_micro(single_op, tmp_path):
     kind, content = single_op
     assert SINGLE_OPS[kind] <= {op.kind for op in read_tflite(content).ops}
     compiled, mismatches, reference = _compile_and_compare(content, tmp_path / kind)
-    print(f"\n{kind}: {mismatches} mismatching bytes on {N_INPUTS} inputs; ops {compiled.ops}, "
-          f"in place: {sorted(compiled.plan.in_place)}")
+    print(
+        f"\n{kind}: {mismatches} mismatching bytes on {N_INPUTS} inputs; ops {compiled.ops}, "
+        f"in place: {sorted(compiled.plan.in_place)}"
+    )
     assert mismatches == 0
     assert len(np.unique(reference)) > 5
 
 
 # --------------------------------------------------------------------------- memory
+
 
 def _assert_plan_is_valid(plan):
     """At every op, the bytes of the buffers alive then are disjoint and inside the arena."""
@@ -175,9 +178,11 @@ def test_arena_is_never_larger_than_tflite_micros(name, request, tmp_path):
     compiled = compile_model(content, tmp_path / name)
     plan, tflm = compiled.plan, measure_arena(content).minimum_bytes
     greedy_only = plan_memory(read_tflite(content), in_place=False)
-    print(f"\n{name}: arena {plan.arena_bytes:,} B (without in place {greedy_only.arena_bytes:,} B), "
-          f"lower bound {plan.lower_bound_bytes:,} B, TFLite Micro {tflm:,} B "
-          f"({100 * plan.arena_bytes / tflm:.1f}%)")
+    print(
+        f"\n{name}: arena {plan.arena_bytes:,} B (without in place {greedy_only.arena_bytes:,} B), "
+        f"lower bound {plan.lower_bound_bytes:,} B, TFLite Micro {tflm:,} B "
+        f"({100 * plan.arena_bytes / tflm:.1f}%)"
+    )
     _assert_plan_is_valid(plan)
     _assert_plan_is_valid(greedy_only)
     assert plan.arena_bytes <= greedy_only.arena_bytes <= tflm
@@ -202,16 +207,18 @@ def test_reshapes_take_no_memory_and_the_plan_draws(gesture_tflite):
 
 # --------------------------------------------------------------------------- arithmetic
 
+
 def test_quantize_multiplier_follows_tflite():
     assert quantize_multiplier(0.5) == (1 << 30, 0)
     assert quantize_multiplier(0.25) == (1 << 30, -1)
-    assert quantize_multiplier(1 - 2 ** -40) == (1 << 30, 1)    # q rounds up to 1.0: halved, shift + 1
-    assert quantize_multiplier(2 ** -40) == (0, 0)               # shift below -31: the product is 0
+    assert quantize_multiplier(1 - 2**-40) == (1 << 30, 1)  # q rounds up to 1.0: halved, shift + 1
+    assert quantize_multiplier(2**-40) == (0, 0)  # shift below -31: the product is 0
     m, shift = quantize_multiplier(0.0123)
-    assert abs(m / 2 ** 31 * 2 ** shift - 0.0123) < 1e-10 and 2 ** 30 <= m < 2 ** 31
+    assert abs(m / 2**31 * 2**shift - 0.0123) < 1e-10 and 2**30 <= m < 2**31
 
 
 # --------------------------------------------------------------------------- refusals
+
 
 def _refused(content, tmp_path, match):
     out = tmp_path / "out"
@@ -233,7 +240,7 @@ def test_unsupported_op_is_refused_by_name(tmp_path):
 def test_float_model_is_refused(tmp_path):
     import keras
 
-    from scaledown.quantization.tensorflow import float_tflite
+    from scaledown.compress.quantization.tensorflow import float_tflite
 
     content = float_tflite(keras.Sequential([keras.Input((8,)), keras.layers.Dense(4)]))
     _refused(content, tmp_path, "float32 input .* full-int8")
@@ -253,9 +260,8 @@ def test_mean_with_the_same_scale_in_and_out_is_bit_exact(gesture_tflite, tmp_pa
     content = bytearray(gesture_tflite)
     subgraph = schema.Model.GetRootAs(content, 0).Subgraphs(0)
     mean = next(op for op in read_tflite(bytes(content)).ops if op.kind == "MEAN")
-    source, target = (subgraph.Tensors(mean.inputs[0]).Quantization(),
-                      subgraph.Tensors(mean.outputs[0]).Quantization())
-    target.ScaleAsNumpy()[:] = source.ScaleAsNumpy()           # views into the bytearray: written in place
+    source, target = (subgraph.Tensors(mean.inputs[0]).Quantization(), subgraph.Tensors(mean.outputs[0]).Quantization())
+    target.ScaleAsNumpy()[:] = source.ScaleAsNumpy()  # views into the bytearray: written in place
     target.ZeroPointAsNumpy()[:] = source.ZeroPointAsNumpy()
     _, mismatches, _ = _compile_and_compare(bytes(content), tmp_path / "m")
     assert mismatches == 0

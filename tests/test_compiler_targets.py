@@ -5,27 +5,25 @@ First on a hand-written two-layer int8 model that obeys the compiler's contract
 exists, on course models compiled by ``compile_model`` and checked bit for bit
 against the TFLite Micro interpreter. Each model is built once per module.
 """
+
 import pathlib
 import re
 
 import numpy as np
 import pytest
 
-from scaledown.config import pick
-from scaledown.deploy.compiler.cortex_m4 import (
-    CortexM4,
-    EmulationError,
-    build_cortex_m4,
-)
+from scaledown.deploy.compiler.cortex_m4 import CortexM4, EmulationError, build_cortex_m4
 from scaledown.deploy.compiler.elf_size import elf_size
 from scaledown.deploy.compiler.toolchain import ToolchainError
 from scaledown.deploy.compiler.wasm import WasmModel, build_wasm
+from scaledown.foundations.config import pick
 
 FIXTURE = pathlib.Path(__file__).parent / "fixtures" / "compiler_fc"
 N_INPUTS = pick(full=1000, quick=100)
 
 
 # --------------------------------------------------------------------------- the hand-written fixture in NumPy
+
 
 def _c_array(source: str, name: str) -> np.ndarray:
     """The integers of ``name[...] = {...};`` in a C source."""
@@ -53,8 +51,9 @@ def fixture_reference(x_int8: np.ndarray) -> np.ndarray:
     """The fixture's two FULLY_CONNECTED layers in NumPy, from the numbers in its model.c."""
     source = (FIXTURE / "model.c").read_text()
     x = x_int8.astype(np.int64)
-    for layer, (depth, zero_in, zero_out) in enumerate([(16, "INPUT_ZERO_POINT", "HIDDEN_ZERO_POINT"),
-                                                        (8, "HIDDEN_ZERO_POINT", "OUTPUT_ZERO_POINT")]):
+    for layer, (depth, zero_in, zero_out) in enumerate(
+        [(16, "INPUT_ZERO_POINT", "HIDDEN_ZERO_POINT"), (8, "HIDDEN_ZERO_POINT", "OUTPUT_ZERO_POINT")]
+    ):
         weights = _c_array(source, f"fc{layer}_weights").reshape(-1, depth)
         acc = (x - _c_define(source, zero_in)) @ weights.T + _c_array(source, f"fc{layer}_bias")
         acc = _requantize(acc, _c_array(source, f"fc{layer}_multiplier"), _c_array(source, f"fc{layer}_shift"))
@@ -132,10 +131,10 @@ def test_block_counts_equal_a_hook_on_every_instruction(fixture_elf, fixture_inp
     skipped = 0
     for address, times in list(executed.items()):
         first = halfword(address)
-        if (first & 0xFF00) != 0xBF00 or not first & 0xF:       # not an IT instruction
+        if (first & 0xFF00) != 0xBF00 or not first & 0xF:  # not an IT instruction
             continue
         mask, following = first & 0xF, address + 2
-        for _ in range(4 - (mask & -mask).bit_length() + 1):   # IT covers 1 to 4 instructions
+        for _ in range(4 - (mask & -mask).bit_length() + 1):  # IT covers 1 to 4 instructions
             skipped += times - executed.get(following, 0)
             following += 4 if _is_32bit_thumb(halfword(following)) else 2
     assert skipped > 0 and profile.instructions == sum(executed.values()) + skipped
@@ -150,12 +149,12 @@ def test_wasm_fuel_counts_per_op(fixture_wasm, fixture_inputs):
 
 def test_elf_size_reads_flash_and_ram(fixture_elf):
     size = elf_size(fixture_elf, peak_stack_bytes=100)
-    weight_bytes = 8 * 16 + 4 * 8 + 4 * (8 + 4) + 4 * (8 + 4) + 8 + 4   # weights, biases, multipliers, shifts
+    weight_bytes = 8 * 16 + 4 * 8 + 4 * (8 + 4) + 4 * (8 + 4) + 8 + 4  # weights, biases, multipliers, shifts
     assert size.flash_bytes == sum(size.sections[s] for s in (".vectors", ".text", ".rodata", ".data"))
     assert size.flash_bytes >= weight_bytes
-    assert size.sections[".data"] == 4 * (8 + 4)                          # the two bias arrays
+    assert size.sections[".data"] == 4 * (8 + 4)  # the two bias arrays
     assert size.arena_bytes == 16
-    assert size.static_ram_bytes >= 16 + 16 + 4 + 48                      # arena, input, output, .data
+    assert size.static_ram_bytes >= 16 + 16 + 4 + 48  # arena, input, output, .data
     assert size.ram_bytes == size.static_ram_bytes + 100
     assert size.largest_symbols[0][1] >= size.largest_symbols[-1][1]
 
@@ -167,8 +166,17 @@ def test_fpu_detected_only_in_code_with_vfp_instructions(fixture_elf, tmp_path):
 
     source = tmp_path / "scale.c"
     source.write_text("float scale(float x) { return x * 1.5f; }\nvoid Reset_Handler(void) {}\n")
-    zig_cc([source, "-mcpu=cortex_m4+vfp4d16sp", "-Wl,--entry=Reset_Handler", "-Wl,-u,scale",
-            "-o", tmp_path / "scale.elf"], target="cortex-m4")
+    zig_cc(
+        [
+            source,
+            "-mcpu=cortex_m4+vfp4d16sp",
+            "-Wl,--entry=Reset_Handler",
+            "-Wl,-u,scale",
+            "-o",
+            tmp_path / "scale.elf",
+        ],
+        target="cortex-m4",
+    )
     assert uses_fpu(tmp_path / "scale.elf") and not uses_fpu(fixture_elf)
 
 
@@ -176,8 +184,9 @@ def test_c_compile_error_is_one_sentence(tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "model.h").write_text((FIXTURE / "model.h").read_text())
-    (broken / "model.c").write_text('#include "model.h"\nint sd_invoke(const int8_t *in, int8_t *out) '
-                                    '{ return undeclared_name; }\n')
+    (broken / "model.c").write_text(
+        '#include "model.h"\nint sd_invoke(const int8_t *in, int8_t *out) { return undeclared_name; }\n'
+    )
     with pytest.raises(ToolchainError) as error:
         build_cortex_m4(broken, tmp_path / "out")
     message = str(error.value)
@@ -192,9 +201,11 @@ def test_runtime_helper_gets_a_hint(tmp_path):
     folder = tmp_path / "division"
     folder.mkdir()
     (folder / "model.h").write_text((FIXTURE / "model.h").read_text())
-    (folder / "model.c").write_text('#include "model.h"\nvolatile int64_t d = 3;\nconst char *const sd_op_names[2];\n'
-                                    'int sd_invoke(const int8_t *in, int8_t *out) '
-                                    '{ out[0] = (int8_t)((int64_t)in[0] * 1000000007LL / d); return 0; }\n')
+    (folder / "model.c").write_text(
+        '#include "model.h"\nvolatile int64_t d = 3;\nconst char *const sd_op_names[2];\n'
+        "int sd_invoke(const int8_t *in, int8_t *out) "
+        "{ out[0] = (int8_t)((int64_t)in[0] * 1000000007LL / d); return 0; }\n"
+    )
     with pytest.raises(ToolchainError, match="compiler runtime helper"):
         build_cortex_m4(folder, tmp_path / "out")
 
@@ -219,10 +230,15 @@ def test_model_too_big_for_ram_is_one_sentence(tmp_path):
 def test_stack_running_into_bss_is_caught(tmp_path):
     """Nearly all RAM in .bss and 16 KB of locals: the stack overwrites static data, and the profile says so."""
     folder = _fixture_variant(tmp_path, "deep", ("sd_arena[SD_ARENA_SIZE]", "sd_arena[256 * 1024 - 2048]"))
-    source = (folder / "model.c").read_text().replace(
-        "    SD_OP_BEGIN(0);\n",
-        "    volatile int8_t scratch[16384];\n    for (int i = 0; i < 16384; i++) scratch[i] = (int8_t)i;\n"
-        "    SD_OP_BEGIN(0);\n")
+    source = (
+        (folder / "model.c")
+        .read_text()
+        .replace(
+            "    SD_OP_BEGIN(0);\n",
+            "    volatile int8_t scratch[16384];\n    for (int i = 0; i < 16384; i++) scratch[i] = (int8_t)i;\n"
+            "    SD_OP_BEGIN(0);\n",
+        )
+    )
     (folder / "model.c").write_text(source)
     chip = CortexM4(build_cortex_m4(folder, tmp_path / "out"))
     with pytest.raises(EmulationError, match="stack reached the end of .bss"):
@@ -233,14 +249,17 @@ def test_endless_loop_times_out(tmp_path):
     folder = tmp_path / "loop"
     folder.mkdir()
     (folder / "model.h").write_text((FIXTURE / "model.h").read_text())
-    (folder / "model.c").write_text('#include "model.h"\nconst char *const sd_op_names[2];\n'
-                                    'int sd_invoke(const int8_t *in, int8_t *out) { for (;;) out[0] = in[0]; }\n')
+    (folder / "model.c").write_text(
+        '#include "model.h"\nconst char *const sd_op_names[2];\n'
+        "int sd_invoke(const int8_t *in, int8_t *out) { for (;;) out[0] = in[0]; }\n"
+    )
     chip = CortexM4(build_cortex_m4(folder, tmp_path / "out"), timeout_s=0.5)
     with pytest.raises(EmulationError, match="did not return"):
         chip.run(np.zeros((1, 16), np.int8))
 
 
 # --------------------------------------------------------------------------- course models, once the emitter exists
+
 
 def _compile_model():
     try:
@@ -255,37 +274,42 @@ def _gesture_model(classes=4):
     import keras
 
     keras.utils.set_random_seed(0)
-    return keras.Sequential([
-        keras.Input((100, 6)),
-        keras.layers.Conv1D(8, 5, strides=2, activation="relu", bias_initializer="random_normal"),
-        keras.layers.Conv1D(16, 5, strides=2, activation="relu", bias_initializer="random_normal"),
-        keras.layers.GlobalAveragePooling1D(keepdims=True),
-        keras.layers.Conv1D(classes, 1, bias_initializer="random_normal"),
-        keras.layers.Reshape((classes,)),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((100, 6)),
+            keras.layers.Conv1D(8, 5, strides=2, activation="relu", bias_initializer="random_normal"),
+            keras.layers.Conv1D(16, 5, strides=2, activation="relu", bias_initializer="random_normal"),
+            keras.layers.GlobalAveragePooling1D(keepdims=True),
+            keras.layers.Conv1D(classes, 1, bias_initializer="random_normal"),
+            keras.layers.Reshape((classes,)),
+        ]
+    )
 
 
 def _digits_model():
     """The course's digits MobileNet v1 (32 x 32 x 1, width 1.0), untrained: bit-exactness needs no training."""
     import keras
 
-    from scaledown.models import baseline
+    from scaledown.foundations.models import baseline
 
     keras.utils.set_random_seed(0)
     return baseline()
 
 
-COURSE_MODELS = {"imu_conv1d": (_gesture_model, (100, 6), 3.0), "digits_mobilenet_v1": (_digits_model, (32, 32, 1), 1.0)}
+COURSE_MODELS = {
+    "imu_conv1d": (_gesture_model, (100, 6), 3.0),
+    "digits_mobilenet_v1": (_digits_model, (32, 32, 1), 1.0),
+}
 
 
 @pytest.fixture(scope="module", params=sorted(COURSE_MODELS))
 def course_build(request, tmp_path_factory):
     """One course model: its int8 .tflite, the compiled C built for both targets, int8 inputs, TFLM's outputs."""
     compile_model = _compile_model()
+    from scaledown.compress.quantization.tensorflow import ptq_tflite
     from scaledown.deploy.micro import run_tflm
-    from scaledown.hardware.graph import bytes_by_dtype, count_macs
-    from scaledown.hardware.tflite_reader import read_tflite
-    from scaledown.quantization.tensorflow import ptq_tflite
+    from scaledown.foundations.hardware.graph import bytes_by_dtype, count_macs
+    from scaledown.foundations.hardware.tflite_reader import read_tflite
 
     build_model, shape, spread = COURSE_MODELS[request.param]
     rng = np.random.default_rng(0)
@@ -295,10 +319,15 @@ def course_build(request, tmp_path_factory):
     compile_model(content, folder / "c")
     x_int8 = rng.integers(-128, 128, (N_INPUTS, *shape)).astype(np.int8)
     graph = read_tflite(content)
-    return {"name": request.param, "elf": build_cortex_m4(folder / "c", folder / "m4"),
-            "wasm": build_wasm(folder / "c", folder / "wasm"), "x": x_int8,
-            "reference": run_tflm(content, x_int8).reshape(len(x_int8), -1),
-            "macs": count_macs(graph), "weight_bytes": sum(bytes_by_dtype(graph).values())}
+    return {
+        "name": request.param,
+        "elf": build_cortex_m4(folder / "c", folder / "m4"),
+        "wasm": build_wasm(folder / "c", folder / "wasm"),
+        "x": x_int8,
+        "reference": run_tflm(content, x_int8).reshape(len(x_int8), -1),
+        "macs": count_macs(graph),
+        "weight_bytes": sum(bytes_by_dtype(graph).values()),
+    }
 
 
 def test_course_model_on_cortex_m4_is_bit_exact(course_build):

@@ -11,6 +11,7 @@ One idea per module:
 >>> compiled.plan.arena_bytes, compiled.plan.lower_bound_bytes
 >>> y = run_on_host(compiled.path, x_int8)      # == scaledown.deploy.micro.run_tflm(content, x_int8)
 """
+
 import json
 import pathlib
 import shutil
@@ -27,6 +28,7 @@ from scaledown.deploy.compiler.reader import SUPPORTED_OPS, read_tflite
 @dataclass
 class CompiledModel:
     """What ``compile_model`` wrote: the folder, its C sources, the memory plan and the ops in call order."""
+
     path: pathlib.Path
     sources: list
     plan: MemoryPlan
@@ -72,5 +74,13 @@ def compile_model(tflite_bytes, out_dir, in_place=True, name="model.tflite") -> 
     return CompiledModel(out_dir, sorted(out_dir.glob("*.[ch]")), plan, ops, x.shape, y.shape)
 
 
-__all__ = ["SUPPORTED_OPS", "CompileError", "CompiledModel", "compile_model", "draw_plan", "plan_memory",
-           "read_tflite", "run_on_host"]
+__all__ = [
+    "SUPPORTED_OPS",
+    "CompileError",
+    "CompiledModel",
+    "compile_model",
+    "draw_plan",
+    "plan_memory",
+    "read_tflite",
+    "run_on_host",
+]

@@ -3,6 +3,7 @@
 The folder's C is built as a shared library with Zig's clang (``python -m ziglang cc -shared -O2``)
 and ``sd_invoke`` is called through ``ctypes``, one sample at a time.
 """
+
 import ctypes
 import json
 import pathlib
@@ -13,8 +14,12 @@ import tempfile
 
 import numpy as np
 
-_TARGETS = {("Linux", "x86_64"): "x86_64-linux-gnu", ("Linux", "aarch64"): "aarch64-linux-gnu",
-            ("Darwin", "arm64"): "aarch64-macos", ("Darwin", "x86_64"): "x86_64-macos"}
+_TARGETS = {
+    ("Linux", "x86_64"): "x86_64-linux-gnu",
+    ("Linux", "aarch64"): "aarch64-linux-gnu",
+    ("Darwin", "arm64"): "aarch64-macos",
+    ("Darwin", "x86_64"): "x86_64-macos",
+}
 
 
 def build_host_library(compiled_dir, library=None):
@@ -22,9 +27,20 @@ def build_host_library(compiled_dir, library=None):
     compiled_dir = pathlib.Path(compiled_dir)
     library = pathlib.Path(library or tempfile.mkdtemp(prefix="sd-host-")) / "model.so"
     target = _TARGETS.get((platform.system(), platform.machine()))
-    command = [sys.executable, "-m", "ziglang", "cc", "-shared", "-fPIC", "-O2", "-std=c99",
-               *(["-target", target] if target else []), *sorted(map(str, compiled_dir.glob("*.c"))),
-               "-o", str(library)]
+    command = [
+        sys.executable,
+        "-m",
+        "ziglang",
+        "cc",
+        "-shared",
+        "-fPIC",
+        "-O2",
+        "-std=c99",
+        *(["-target", target] if target else []),
+        *sorted(map(str, compiled_dir.glob("*.c"))),
+        "-o",
+        str(library),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"zig cc could not build {compiled_dir} for this computer: {result.stderr.strip()[:500]}")

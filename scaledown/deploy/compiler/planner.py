@@ -21,6 +21,7 @@
 No placement can beat the **lower bound**: the most bytes alive at the same op,
 ``max_i sum(size at op i of the buffers alive at op i)``. Compare ``arena_bytes`` with it.
 """
+
 from dataclasses import dataclass, field
 
 from scaledown.deploy.compiler.reader import RESHAPES
@@ -32,6 +33,7 @@ ALIGNMENT = 16  # bytes; every buffer starts at a multiple of this
 class Buffer:
     """A block of the arena: the tensors (by index) that share it, its lifetime (op positions) and its
     size at each op of that lifetime (``sizes[i - first_op]``)."""
+
     name: str
     tensors: list
     first_op: int
@@ -54,17 +56,19 @@ class Buffer:
 
     def collides_with(self, other, offset):
         """Would this buffer at ``offset`` share a byte with ``other`` at some op where both are alive?"""
-        return any(offset < other.offset + other.size_at(i) and other.offset < offset + self.size_at(i)
-                   for i in self.common_ops(other))
+        return any(
+            offset < other.offset + other.size_at(i) and other.offset < offset + self.size_at(i)
+            for i in self.common_ops(other)
+        )
 
 
 @dataclass
 class MemoryPlan:
     buffers: list
-    op_names: list                                   # one per planned op, e.g. "CONV_2D #0"
-    in_place: set = field(default_factory=set)       # op positions that write over their input
-    scratch: dict = field(default_factory=dict)      # op position -> Buffer of its scratch memory
-    offsets: dict = field(default_factory=dict)      # tensor index -> offset in the arena
+    op_names: list  # one per planned op, e.g. "CONV_2D #0"
+    in_place: set = field(default_factory=set)  # op positions that write over their input
+    scratch: dict = field(default_factory=dict)  # op position -> Buffer of its scratch memory
+    offsets: dict = field(default_factory=dict)  # tensor index -> offset in the arena
 
     @property
     def arena_bytes(self):
@@ -75,10 +79,22 @@ class MemoryPlan:
         return _peak_alive(self.buffers, len(self.op_names))
 
     def to_json(self):
-        return {"arena_bytes": self.arena_bytes, "lower_bound_bytes": self.lower_bound_bytes,
-                "buffers": [{"tensor": b.name, "offset": b.offset, "size": b.size, "first_op": b.first_op,
-                             "last_op": b.last_op, "size_per_op": b.sizes} for b in sorted(self.buffers, key=lambda b: (b.first_op, b.offset))],
-                "ops": self.op_names}
+        return {
+            "arena_bytes": self.arena_bytes,
+            "lower_bound_bytes": self.lower_bound_bytes,
+            "buffers": [
+                {
+                    "tensor": b.name,
+                    "offset": b.offset,
+                    "size": b.size,
+                    "first_op": b.first_op,
+                    "last_op": b.last_op,
+                    "size_per_op": b.sizes,
+                }
+                for b in sorted(self.buffers, key=lambda b: (b.first_op, b.offset))
+            ],
+            "ops": self.op_names,
+        }
 
 
 def plan_memory(graph, in_place=True):
@@ -101,7 +117,7 @@ def plan_memory(graph, in_place=True):
     for t in graph.outputs:
         last[t] = len(ops) - 1
 
-    group = {t: t for t in activations}          # union-find: tensor -> representative
+    group = {t: t for t in activations}  # union-find: tensor -> representative
 
     def root(t):
         while group[t] != t:
@@ -128,8 +144,10 @@ def plan_memory(graph, in_place=True):
     for tensors in roots.values():
         tensors.sort(key=lambda t: first[t])
         start, end = min(first[t] for t in tensors), max(last.get(t, first[t]) for t in tensors)
-        sizes = [max((graph.tensors[t].nbytes for t in tensors if first[t] <= i <= last.get(t, first[t])), default=0)
-                 for i in range(start, end + 1)]
+        sizes = [
+            max((graph.tensors[t].nbytes for t in tensors if first[t] <= i <= last.get(t, first[t])), default=0)
+            for i in range(start, end + 1)
+        ]
         plan.buffers.append(Buffer(graph.tensors[tensors[0]].name, tensors, start, end, sizes))
     for position, op in enumerate(ops):
         size = _scratch_bytes(graph, op, position in plan.in_place)
@@ -158,8 +176,9 @@ def _scratch_bytes(graph, op, in_place):
     if op.kind == "DEPTHWISE_CONV_2D":
         _, k_h, k_w, _ = graph.tensors[op.inputs[1]].shape
         (stride_h, stride_w), (dilation_h, dilation_w) = op.options["stride"], op.options["dilation"]
-        return (((y.shape[1] - 1) * stride_h + (k_h - 1) * dilation_h + 1)
-                * ((y.shape[2] - 1) * stride_w + (k_w - 1) * dilation_w + 1))
+        return ((y.shape[1] - 1) * stride_h + (k_h - 1) * dilation_h + 1) * (
+            (y.shape[2] - 1) * stride_w + (k_w - 1) * dilation_w + 1
+        )
     return 0
 
 
@@ -174,7 +193,7 @@ def _activation_tensors(graph):
 
 
 def _data_inputs(op):
-    return [t for t in op.inputs[:1 if op.kind in RESHAPES + ("MEAN",) else len(op.inputs)] if t >= 0]
+    return [t for t in op.inputs[: 1 if op.kind in RESHAPES + ("MEAN",) else len(op.inputs)] if t >= 0]
 
 
 def _can_write_over_input(graph, op):
@@ -186,8 +205,12 @@ def _can_write_over_input(graph, op):
         return op.options["depth_multiplier"] == 1 and x.shape[3] == y.shape[3] and y.nbytes <= x.nbytes
     if op.kind == "CONV_2D":
         x, w, y = (graph.tensors[t] for t in op.inputs[:2] + op.outputs)
-        return (w.shape[1:3] == (1, 1) and op.options["stride"] == (1, 1) and x.shape[:3] == y.shape[:3]
-                and y.shape[3] <= x.shape[3])
+        return (
+            w.shape[1:3] == (1, 1)
+            and op.options["stride"] == (1, 1)
+            and x.shape[:3] == y.shape[:3]
+            and y.shape[3] <= x.shape[3]
+        )
     return False
 
 
@@ -219,16 +242,26 @@ def draw_plan(plan, ax=None):
         _, ax = plt.subplots(figsize=(max(6, 0.45 * len(plan.op_names)), 4))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, b in enumerate(sorted(plan.buffers, key=lambda b: b.first_op)):
-        outline = [(b.first_op - 0.4, b.offset)]             # a skyline: the buffer's size at each op
+        outline = [(b.first_op - 0.4, b.offset)]  # a skyline: the buffer's size at each op
         for op, size in enumerate(b.sizes, start=b.first_op):
-            outline += [(max(op - 0.5, b.first_op - 0.4), b.offset + size), (min(op + 0.5, b.last_op + 0.4),
-                                                                             b.offset + size)]
+            outline += [
+                (max(op - 0.5, b.first_op - 0.4), b.offset + size),
+                (min(op + 0.5, b.last_op + 0.4), b.offset + size),
+            ]
         outline.append((b.last_op + 0.4, b.offset))
-        ax.add_patch(plt.Polygon(outline, facecolor=colors[i % len(colors)], edgecolor="black", alpha=0.75,
-                                 hatch="//" if b.name.startswith("scratch") else None))
+        ax.add_patch(
+            plt.Polygon(
+                outline,
+                facecolor=colors[i % len(colors)],
+                edgecolor="black",
+                alpha=0.75,
+                hatch="//" if b.name.startswith("scratch") else None,
+            )
+        )
         if b.size >= 0.06 * plan.arena_bytes:
-            ax.text((b.first_op + b.last_op) / 2, b.offset + b.size / 2, f"{b.size:,}", ha="center", va="center",
-                    fontsize=7)
+            ax.text(
+                (b.first_op + b.last_op) / 2, b.offset + b.size / 2, f"{b.size:,}", ha="center", va="center", fontsize=7
+            )
     ax.axhline(plan.arena_bytes, color="black", lw=1, label=f"arena {plan.arena_bytes:,} B")
     ax.axhline(plan.lower_bound_bytes, color="red", ls="--", lw=1, label=f"lower bound {plan.lower_bound_bytes:,} B")
     ax.set_xlim(-0.6, len(plan.op_names) - 0.4)

@@ -9,6 +9,7 @@ freestanding headers (``<stdint.h>``, ``<stddef.h>``) for every target.
 A compiler or linker error becomes one sentence, :class:`ToolchainError`,
 naming the first ``error:`` line.
 """
+
 from __future__ import annotations
 
 import pathlib
@@ -17,8 +18,16 @@ import sys
 
 # The flags of each target (issue 16): no libc, no start files, optimised like a release firmware.
 TARGET_FLAGS = {
-    "cortex-m4": ["-target", "thumb-freestanding-eabihf", "-mcpu=cortex_m4", "-O2", "-ffreestanding", "-nostdlib",
-                  "-ffunction-sections", "-fdata-sections"],
+    "cortex-m4": [
+        "-target",
+        "thumb-freestanding-eabihf",
+        "-mcpu=cortex_m4",
+        "-O2",
+        "-ffreestanding",
+        "-nostdlib",
+        "-ffunction-sections",
+        "-fdata-sections",
+    ],
     "wasm32": ["-target", "wasm32-freestanding", "-O2", "-ffreestanding", "-nostdlib", "-Wl,--no-entry"],
 }
 
@@ -43,8 +52,10 @@ def zig_cc(arguments: list, target: str, cwd: str | pathlib.Path | None = None, 
         line = first_error_line(result.stderr)
         hint = ""
         if "undefined symbol: __" in line:
-            hint = (" (the C calls a compiler runtime helper, e.g. 64-bit division or soft float; the build links "
-                    "neither libc nor compiler-rt)")
+            hint = (
+                " (the C calls a compiler runtime helper, e.g. 64-bit division or soft float; the build links "
+                "neither libc nor compiler-rt)"
+            )
         elif "will not fit in region" in line:
             hint = " (the Cortex-M4 target, like the Nano 33 BLE, has 1 MB of flash and 256 KB of RAM)"
         raise ToolchainError(f"zig cc could not build for {target}: {line}{hint}.")

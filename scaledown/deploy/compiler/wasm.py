@@ -10,6 +10,7 @@ bytes into memory, calls ``sd_run`` and reads the output bytes back. Each op's
     y = run_wasm(module, x_int8)                   # (N, SD_OUTPUT_SIZE) int8
     runner = WasmModel(module); runner.run(x_int8); runner.fuel_per_op
 """
+
 from __future__ import annotations
 
 import itertools
@@ -22,20 +23,32 @@ import numpy as np
 from scaledown.deploy.compiler.toolchain import c_sources, zig_cc
 
 CHIP = pathlib.Path(__file__).parent / "chip"
-FUEL = 2**62      # refilled before every call: fuel counts, it never stops a model
+FUEL = 2**62  # refilled before every call: fuel counts, it never stops a model
 EXPORTS = ("sd_input_address", "sd_output_address", "sd_input_size", "sd_output_size", "sd_num_ops", "sd_run")
 
 
-def build_wasm(compiled_dir: str | pathlib.Path, out_dir: str | pathlib.Path, name: str = "model",
-               stack_bytes: int = 64 * 1024) -> pathlib.Path:
+def build_wasm(
+    compiled_dir: str | pathlib.Path, out_dir: str | pathlib.Path, name: str = "model", stack_bytes: int = 64 * 1024
+) -> pathlib.Path:
     """Compile every ``*.c`` of ``compiled_dir`` with the glue into ``out_dir/<name>.wasm``; returns its path."""
     compiled_dir, out_dir = pathlib.Path(compiled_dir).resolve(), pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     module = out_dir / f"{name}.wasm"
     with tempfile.TemporaryDirectory(dir=out_dir) as scratch:
         trial = pathlib.Path(scratch) / module.name
-        zig_cc([*c_sources(compiled_dir), CHIP / "wasm_glue.c", f"-I{compiled_dir}", "-include",
-                CHIP / "wasm_marker.h", f"-Wl,-z,stack-size={stack_bytes}", "-o", trial], target="wasm32")
+        zig_cc(
+            [
+                *c_sources(compiled_dir),
+                CHIP / "wasm_glue.c",
+                f"-I{compiled_dir}",
+                "-include",
+                CHIP / "wasm_marker.h",
+                f"-Wl,-z,stack-size={stack_bytes}",
+                "-o",
+                trial,
+            ],
+            target="wasm32",
+        )
         shutil.move(trial, module)
     return module
 
