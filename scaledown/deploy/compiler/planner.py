@@ -93,7 +93,7 @@ class MemoryPlan:
                 }
                 for b in sorted(self.buffers, key=lambda b: (b.first_op, b.offset))
             ],
-            "ops": self.op_names,
+            "ops": self.op_names,  # first_op and last_op index this list (reshapes included)
         }
 
 
