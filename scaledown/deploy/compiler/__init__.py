@@ -63,8 +63,12 @@ def compile_model(tflite_bytes, out_dir, in_place=True, name="model.tflite") -> 
     try:
         ops = emit_c(graph, plan, staging)
         x, y = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
-        record = {**plan.to_json(), "sd_op_names": ops,  # SD_OP_BEGIN(i) is sd_op_names[i]; "ops" has the reshapes too
-                  "input_shape": list(x.shape), "output_shape": list(y.shape)}
+        record = {
+            **plan.to_json(),
+            "sd_op_names": ops,  # SD_OP_BEGIN(i) is sd_op_names[i]; "ops" has the reshapes too
+            "input_shape": list(x.shape),
+            "output_shape": list(y.shape),
+        }
         (staging / "plan.json").write_text(json.dumps(record, indent=1) + "\n")
         if out_dir.exists():
             shutil.rmtree(out_dir)
