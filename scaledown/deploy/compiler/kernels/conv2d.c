@@ -8,10 +8,32 @@
 #include "fixedpoint.h"
 #include "kernels.h"
 
-static int32_t dot(const int8_t *w, const int8_t *x, int n) {
-    int32_t acc = 0;
-    for (int i = 0; i < n; ++i) acc += (int32_t)w[i] * x[i];
-    return acc;
+static int8_t requantize(const sd_conv_params *p, int oc, int32_t acc) {
+    acc = sd_multiply_by_quantized_multiplier(acc, p->multiplier[oc], p->shift[oc]);
+    return (int8_t)sd_clamp(acc + p->output_offset, p->act_min, p->act_max);
+}
+
+/* out[oc] = requantize(folded_bias[oc] + sum_i filter[oc][i] * x[i]) for every output channel, where
+ * x is n bytes (a window, or one pixel). Two channels per pass: each x[i] is loaded once for both. */
+static void filters_times(const sd_conv_params *p, const int8_t *x, int n, int8_t *out) {
+    int oc = 0;
+    for (; oc + 1 < p->out_c; oc += 2) {
+        const int8_t *w0 = p->filter + oc * n, *w1 = w0 + n;
+        int32_t acc0 = p->folded_bias[oc], acc1 = p->folded_bias[oc + 1];
+        for (int i = 0; i < n; ++i) {
+            const int32_t xi = x[i];
+            acc0 += w0[i] * xi;
+            acc1 += w1[i] * xi;
+        }
+        out[oc] = requantize(p, oc, acc0);
+        out[oc + 1] = requantize(p, oc + 1, acc1);
+    }
+    if (oc < p->out_c) {  /* an odd number of channels: the last one alone */
+        const int8_t *w = p->filter + oc * n;
+        int32_t acc = p->folded_bias[oc];
+        for (int i = 0; i < n; ++i) acc += w[i] * (int32_t)x[i];
+        out[oc] = requantize(p, oc, acc);
+    }
 }
 
 /* All out_c channels of output pixel (oy, ox), written to out[0 .. out_c).
@@ -35,22 +57,7 @@ static void conv_pixel(const sd_conv_params *p, const int8_t *input, int oy, int
             }
         }
     }
-    const int size = p->k_h * p->k_w * p->in_c;
-    for (int oc = 0; oc < p->out_c; ++oc) {
-        int32_t acc = p->folded_bias[oc] + dot(p->filter + oc * size, patch, size);
-        acc = sd_multiply_by_quantized_multiplier(acc, p->multiplier[oc], p->shift[oc]);
-        out[oc] = (int8_t)sd_clamp(acc + p->output_offset, p->act_min, p->act_max);
-    }
-}
-
-/* A 1x1 convolution with stride 1 is a matrix product: each output pixel is filter (out_c x in_c)
- * times one input pixel (in_c bytes). No padding, so the zero point is always folded. */
-static void pointwise_pixel(const sd_conv_params *p, const int8_t *in, int8_t *out) {
-    for (int oc = 0; oc < p->out_c; ++oc) {
-        int32_t acc = p->folded_bias[oc] + dot(p->filter + oc * p->in_c, in, p->in_c);
-        acc = sd_multiply_by_quantized_multiplier(acc, p->multiplier[oc], p->shift[oc]);
-        out[oc] = (int8_t)sd_clamp(acc + p->output_offset, p->act_min, p->act_max);
-    }
+    filters_times(p, patch, p->k_h * p->k_w * p->in_c, out);
 }
 
 int sd_conv2d_is_pointwise(const sd_conv_params *p) {
@@ -58,8 +65,8 @@ int sd_conv2d_is_pointwise(const sd_conv_params *p) {
 }
 
 void sd_conv2d(const sd_conv_params *p, const int8_t *input, int8_t *output, int8_t *patch) {
-    if (sd_conv2d_is_pointwise(p)) {
-        for (int i = 0; i < p->out_h * p->out_w; ++i) pointwise_pixel(p, input + i * p->in_c, output + i * p->out_c);
+    if (sd_conv2d_is_pointwise(p)) {  /* a matrix product: pixel i of the output = filters x pixel i of the input */
+        for (int i = 0; i < p->out_h * p->out_w; ++i) filters_times(p, input + i * p->in_c, p->in_c, output + i * p->out_c);
         return;
     }
     for (int oy = 0; oy < p->out_h; ++oy) {
@@ -74,7 +81,7 @@ void sd_conv2d(const sd_conv_params *p, const int8_t *input, int8_t *output, int
  * at or before i * in_c: no input pixel that is still to be read is overwritten. */
 void sd_conv2d_pointwise_in_place(const sd_conv_params *p, int8_t *data, int8_t *pixel_buffer) {
     for (int i = 0; i < p->out_h * p->out_w; ++i) {
-        pointwise_pixel(p, data + i * p->in_c, pixel_buffer);
+        filters_times(p, data + i * p->in_c, p->in_c, pixel_buffer);
         for (int oc = 0; oc < p->out_c; ++oc) data[i * p->out_c + oc] = pixel_buffer[oc];
     }
 }
