@@ -40,24 +40,36 @@ static void depthwise_channel(const sd_conv_params *p, const int8_t *buffer, int
     const int cols = sd_depthwise_padded_cols(p);
     const int row = p->dilation_h * cols, tap = p->dilation_w;
     const int8_t *filter = p->filter + oc * p->k_h * p->k_w;
+    const int32_t bias = p->folded_bias[oc], multiplier = p->multiplier[oc], shift = p->shift[oc];
     for (int oy = 0; oy < p->out_h; ++oy) {
         for (int ox = 0; ox < p->out_w; ++ox) {
             const int8_t *in = buffer + oy * p->stride_h * cols + ox * p->stride_w;
-            int32_t acc = p->folded_bias[oc];
-            if (p->k_h == 3 && p->k_w == 3) {   /* the common case, written out: 9 multiply-accumulates */
-                acc += filter[0] * in[0] + filter[1] * in[tap] + filter[2] * in[2 * tap];
-                in += row;
-                acc += filter[3] * in[0] + filter[4] * in[tap] + filter[5] * in[2 * tap];
-                in += row;
-                acc += filter[6] * in[0] + filter[7] * in[tap] + filter[8] * in[2 * tap];
-            } else {
-                for (int ky = 0; ky < p->k_h; ++ky, in += row) {
-                    for (int kx = 0; kx < p->k_w; ++kx) acc += (int32_t)filter[ky * p->k_w + kx] * in[kx * tap];
-                }
+            int32_t acc = bias;
+            for (int ky = 0; ky < p->k_h; ++ky, in += row) {
+                for (int kx = 0; kx < p->k_w; ++kx) acc += (int32_t)filter[ky * p->k_w + kx] * in[kx * tap];
             }
-            acc = sd_multiply_by_quantized_multiplier(acc, p->multiplier[oc], p->shift[oc]);
-            acc += p->output_offset;
+            acc = sd_multiply_by_quantized_multiplier(acc, multiplier, shift) + p->output_offset;
             output[(oy * p->out_w + ox) * p->out_c + oc] = (int8_t)sd_clamp(acc, p->act_min, p->act_max);
+        }
+    }
+}
+
+/* The same for the common 3x3 kernel, written out: its 9 weights stay in registers. */
+static void depthwise_channel_3x3(const sd_conv_params *p, const int8_t *buffer, int oc, int8_t *output) {
+    const int cols = sd_depthwise_padded_cols(p);
+    const int row = p->dilation_h * cols, tap = p->dilation_w;
+    const int8_t *f = p->filter + oc * 9;
+    const int32_t f0 = f[0], f1 = f[1], f2 = f[2], f3 = f[3], f4 = f[4], f5 = f[5], f6 = f[6], f7 = f[7], f8 = f[8];
+    const int32_t bias = p->folded_bias[oc], multiplier = p->multiplier[oc], shift = p->shift[oc];
+    for (int oy = 0; oy < p->out_h; ++oy) {
+        const int8_t *in = buffer + oy * p->stride_h * cols;
+        int8_t *out = output + oy * p->out_w * p->out_c + oc;
+        for (int ox = 0; ox < p->out_w; ++ox, in += p->stride_w, out += p->out_c) {
+            const int8_t *r0 = in, *r1 = in + row, *r2 = in + 2 * row;
+            int32_t acc = bias + f0 * r0[0] + f1 * r0[tap] + f2 * r0[2 * tap] + f3 * r1[0] + f4 * r1[tap]
+                          + f5 * r1[2 * tap] + f6 * r2[0] + f7 * r2[tap] + f8 * r2[2 * tap];
+            acc = sd_multiply_by_quantized_multiplier(acc, multiplier, shift) + p->output_offset;
+            *out = (int8_t)sd_clamp(acc, p->act_min, p->act_max);
         }
     }
 }
@@ -66,7 +78,11 @@ void sd_depthwise_conv2d(const sd_conv_params *p, const int8_t *input, int8_t *o
     for (int ic = 0; ic < p->in_c; ++ic) {
         copy_padded_channel(p, input, ic, channel_buffer);
         for (int m = 0; m < p->depth_multiplier; ++m) {
-            depthwise_channel(p, channel_buffer, ic * p->depth_multiplier + m, output);
+            if (p->k_h == 3 && p->k_w == 3) {
+                depthwise_channel_3x3(p, channel_buffer, ic * p->depth_multiplier + m, output);
+            } else {
+                depthwise_channel(p, channel_buffer, ic * p->depth_multiplier + m, output);
+            }
         }
     }
 }
