@@ -3,6 +3,8 @@
 scaledown targets                          the hardware catalogue
 scaledown profile MODEL --target nano33ble  profile a .tflite, .onnx or .keras file
 scaledown deploy MODEL --target pi --out DIR package a model for a board
+scaledown compile MODEL.tflite --out DIR     compile an int8 model to C, build it for a Cortex-M4 or wasm32
+scaledown emulate DIR --input x.npy --output y.npy   run the build in the emulator (--wasm: wasmtime)
 scaledown doctor                           check the installation, name what is missing
 scaledown progress                         where you stand across all labs
 scaledown labs build                       regenerate the learners' labs from the solutions
@@ -105,6 +107,9 @@ def main(argv=None) -> int:
     from scaledown.deploy.cli import add_deploy_parser
 
     add_deploy_parser(sub)
+    from scaledown.deploy.compiler.cli import add_parsers as add_compiler_parsers
+
+    add_compiler_parsers(sub)
     labs = sub.add_parser("labs", help="lab tools").add_subparsers(dest="labs_command", required=True)
     b = labs.add_parser("build", help="write labs/NAME.ipynb from labs/solutions/NAME.ipynb")
     b.add_argument("--root", default="labs", help="the labs folder (default: labs)")
