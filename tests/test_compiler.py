@@ -102,7 +102,7 @@ def _single_op_model(kind):
         y = layers.DepthwiseConv2D((2, 3), padding="valid", activation="relu6", **bias)(y)
     elif kind == "dense_softmax":  # FULLY_CONNECTED + SOFTMAX (RESHAPE before it)
         y = layers.Dense(10, **bias)(layers.Flatten()(x))
-        y = layers.Softmax()(layers.Dense(7, **bias)(y))
+        y = layers.Softmax()(layers.Dense(24, **bias)(y))
     elif kind == "add":  # ADD of two branches (one written in place over its input)
         a = layers.Conv2D(4, 1, **bias)(x)
         b = layers.Conv2D(4, 3, padding="same", **bias)(x)
