@@ -521,6 +521,7 @@ def build_micro_package(
     class_names=None,
     name="model",
     arena_margin=0.25,
+    runtime="interpreter",
 ) -> DeploymentPackage:
     """Write the microcontroller package for ``artefact`` to ``out``; see ``create_deployment_package``."""
     import scaledown
@@ -536,6 +537,10 @@ def build_micro_package(
     if class_names is not None and len(class_names) != spec["outputs"][0]["shape"][-1]:
         raise ValueError(
             f"class_names has {len(class_names)} names; the model has {spec['outputs'][0]['shape'][-1]} outputs."
+        )
+    if runtime == "compiled":
+        return _build_compiled_package(
+            artefact, target, out, spec, preprocessing, class_names, name, sample_inputs, representative_data
         )
     arena = measure_arena(artefact.content)
     arena_size = arena.with_margin(arena_margin)
@@ -671,6 +676,133 @@ def build_micro_package(
         files=list_files(out),
         archive=None,
         report={**report, "lines": _report_lines(report, target)},
+    )
+
+
+def _build_compiled_package(
+    artefact, target, out, spec, preprocessing, class_names, name, sample_inputs, representative_data
+) -> DeploymentPackage:
+    """The package with the model compiled to C (``runtime="compiled"``): ``project/`` (PlatformIO +
+    Makefile), ``arduino/NAME/``, ``samples/``; verified like the interpreter's, on an emulated Cortex-M4."""
+    import shutil
+
+    import scaledown
+    from scaledown.deploy.compiler import CompileError
+    from scaledown.deploy.compiler.cortex_m4 import run_cortex_m4
+    from scaledown.deploy.compiler.project import build_project
+
+    raw = raw_samples(spec, preprocessing, sample_inputs, representative_data)
+    model_inputs = raw * np.asarray(preprocessing["multiply"], np.float32) + np.asarray(
+        preprocessing["add"], np.float32
+    )
+    x_int8 = quantize_input(model_inputs, spec["inputs"][0])
+    tflm_out = run_tflm(artefact.content, x_int8)
+    board = BOARDS[target.id]
+    with staging(out) as folder:
+        try:
+            compiled = build_project(
+                artefact.content,
+                folder / "project",
+                "cortex-m4",
+                name=f"{name}.tflite",
+                sample_input=x_int8[0],
+                board=board["board"],
+                platform=board["platform"],
+            )
+        except CompileError as error:
+            raise DeploymentRefused(str(error)) from None
+        ours = run_cortex_m4(folder / "project" / "build" / "model.elf", x_int8).reshape(tflm_out.shape)
+        mismatches = int(np.count_nonzero(np.any((ours != tflm_out).reshape(len(x_int8), -1), axis=1)))
+        if mismatches:
+            raise RuntimeError(
+                f"The compiled model and TFLite Micro disagree on {mismatches} of {len(x_int8)} samples: "
+                "please report this model."
+            )
+        flash_free, ram_free = (
+            target.flash_bytes - target.reserved_flash_bytes,
+            target.ram_bytes - target.reserved_ram_bytes,
+        )
+        if compiled["flash_bytes"] > flash_free or compiled["ram_bytes"] > ram_free:
+            raise DeploymentRefused(
+                f"The compiled model takes {compiled['flash_bytes']:,} bytes of flash and {compiled['ram_bytes']:,} "
+                f"of RAM; {target.id} has {flash_free:,} and {ram_free:,} left for it; {HELP_CHAPTERS}."
+            )
+        report = {
+            "runtime": "compiled",
+            "flash_bytes": compiled["flash_bytes"],
+            "flash_available_bytes": flash_free,
+            "ram_bytes": compiled["ram_bytes"],
+            "ram_available_bytes": ram_free,
+            "arena_bytes": compiled["arena"]["ours_bytes"],
+            "arena_lower_bound_bytes": compiled["arena"]["lower_bound_bytes"],
+            "peak_stack_bytes": compiled["peak_stack_bytes"],
+            "instructions": compiled["instructions"],
+            "instructions_per_mac": compiled["instructions_per_mac"],
+            "verified_samples": int(len(x_int8)),
+            "bit_exact": True,
+        }
+        lines = [
+            f"flash: {report['flash_bytes']:,} bytes (code, weights, startup) of the {flash_free:,} left on {target.id}",
+            f"RAM: {report['ram_bytes']:,} bytes (arena {report['arena_bytes']:,}, lower bound "
+            f"{report['arena_lower_bound_bytes']:,}; stack {report['peak_stack_bytes']:,}) of the {ram_free:,} left",
+            f"{report['instructions']:,} instructions per inference on the emulated Cortex-M4 "
+            f"({report['instructions_per_mac']} per MAC)",
+            f"emulated Cortex-M4 vs TFLite Micro on {len(x_int8)} samples: bit for bit",
+        ]
+        sketch = folder / "arduino" / name
+        sketch.mkdir(parents=True)
+        source = folder / "project" / "src"
+        for path in sorted(source.iterdir()):
+            if path.suffix in (".c", ".h"):
+                shutil.copy(path, sketch / path.name)
+        shutil.copy(source / "main.cpp", sketch / f"{name}.ino")
+        (folder / "samples").mkdir()
+        (folder / "samples" / "model.tflite").write_bytes(artefact.content)
+        np.save(folder / "samples" / "inputs.npy", raw.astype(np.float32))
+        np.save(folder / "samples" / "inputs_int8.npy", x_int8)
+        np.save(folder / "samples" / "expected_outputs_int8.npy", tflm_out)
+        manifest = {
+            "name": name,
+            "format_version": 1,
+            "scaledown_version": scaledown.__version__,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "target": target.id,
+            "target_name": target.name,
+            "runtime": "compiled",
+            "model": {
+                "file": "project/src/model.c",
+                "format": "c99",
+                "from": "tflite",
+                "bytes": len(artefact.content),
+                "sha256": artefact.sha256,
+                "origin": artefact.origin,
+            },
+            "inputs": spec["inputs"],
+            "outputs": spec["outputs"],
+            "ops": spec["ops"],
+            "preprocessing": preprocessing,
+            "class_names": class_names,
+            "memory": report,
+        }
+        write_json(folder / MANIFEST, manifest)
+        write_json(folder / "report.json", {**report, "compiler": compiled})
+        (folder / "README.md").write_text(
+            f"# {name} for {target.name}, compiled to C\n\n"
+            "The model is plain C99 (`project/src/model.c`, its kernels and one static arena): no interpreter.\n\n"
+            "- PlatformIO: `cd project && pio run -t upload && pio device monitor`\n"
+            f"- Arduino IDE: open `arduino/{name}/{name}.ino`\n"
+            "- Arm GNU toolchain: `cd project && make size` (libmodel.a and a bare-metal model.elf)\n\n"
+            "The program runs the stored sample and prints the class, checking the output bit for bit.\n\n"
+            + "\n".join(f"- {line}" for line in lines)
+            + "\n"
+        )
+    return DeploymentPackage(
+        path=out,
+        target=target,
+        manifest=manifest,
+        files=list_files(out),
+        archive=None,
+        report={**report, "lines": lines},
     )
 
 

@@ -29,6 +29,7 @@ from scaledown.foundations.frameworks import framework_of
 from scaledown.foundations.hardware import get_target
 
 MANIFEST = "manifest.json"
+RUNTIMES = ("interpreter", "compiled")  # microcontrollers: TFLite Micro, or the model compiled to C
 HELP_CHAPTERS = (
     "see the chapters on quantization (int8 is 4x smaller), pruning and architecture search for smaller models"
 )
@@ -433,6 +434,7 @@ def create_deployment_package(
     name: str | None = None,
     num_calibration: int = 300,
     arena_margin: float = 0.25,
+    runtime: str = "interpreter",
 ) -> DeploymentPackage:
     """Package a model for a board: everything needed to run it there, verified here on the same runtime.
 
@@ -469,6 +471,10 @@ def create_deployment_package(
         Representative inputs used for int8 calibration.
     arena_margin : float
         Microcontrollers: safety margin added to the measured tensor arena (0.25 = +25 %).
+    runtime : {"interpreter", "compiled"}
+        Cortex-M microcontrollers: ``"interpreter"`` (TFLite Micro reads the model as a C
+        array) or ``"compiled"`` (the model compiled to plain C by ``scaledown.deploy.compiler``,
+        checked on an emulated Cortex-M4; the report gives flash, RAM, arena and instructions).
 
     Returns
     -------
@@ -484,6 +490,13 @@ def create_deployment_package(
         ``representative_data``, or an ``out`` that is a file or a foreign folder.
     """
     target = get_target(target)
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime={runtime!r} is not a runtime; use one of {', '.join(map(repr, RUNTIMES))}.")
+    if runtime == "compiled" and "Cortex-M" not in target.processor:
+        raise ValueError(
+            f"runtime='compiled' builds for Cortex-M microcontrollers; {target.id} has a {target.processor}: "
+            "use runtime='interpreter'."
+        )
     name = name or "model"
     if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum() or not name[0].isalpha():
         raise ValueError(f"name={name!r} is not valid; use letters, digits, '_' or '-', starting with a letter.")
@@ -499,7 +512,7 @@ def create_deployment_package(
     if target.is_microcontroller:
         from scaledown.deploy.micro import build_micro_package
 
-        return build_micro_package(artefact, target, out, arena_margin=arena_margin, **options)
+        return build_micro_package(artefact, target, out, arena_margin=arena_margin, runtime=runtime, **options)
     from scaledown.deploy.linux import build_linux_package
 
     return build_linux_package(artefact, target, out, **options)
