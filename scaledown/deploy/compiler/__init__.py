@@ -1,11 +1,17 @@
-"""A small model compiler: an int8 ``.tflite`` in, plain C99 out (issue 16, "Inside the runtime").
+"""A small model compiler: an int8 ``.tflite`` in, plain C99 out, run on an emulated Cortex-M4 or in WebAssembly.
 
 One idea per module:
 
 - ``reader``: the ``.tflite`` flatbuffer as tensors and ops (``read_tflite``);
 - ``planner``: lifetimes, sharing (reshape, in place) and a greedy placement in one arena (``plan_memory``);
 - ``emit``: C99 with TensorFlow Lite's exact integer arithmetic (``emit_c``, kernels in ``kernels/``);
-- ``host``: the same C built for this computer, for a fast bit-exact check (``run_on_host``).
+- ``host``: the same C built for this computer, for a fast bit-exact check (``run_on_host``);
+- ``toolchain``: ``zig cc`` from PyPI, for a bare-metal Cortex-M4 and for WebAssembly;
+- ``cortex_m4``: the build for a Cortex-M4 (``chip/``: startup, linker script) run in the Unicorn
+  emulator, counting instructions per op; ``elf_size``: flash and RAM read from the ELF;
+- ``wasm``: the same C as a WebAssembly module, run in wasmtime;
+- ``project``, ``report``, ``cli``: a board project (Makefile, PlatformIO), the report, and
+  ``scaledown compile`` / ``scaledown emulate``.
 
 >>> compiled = compile_model(open("model.tflite", "rb").read(), "build/model")
 >>> compiled.plan.arena_bytes, compiled.plan.lower_bound_bytes
