@@ -17,6 +17,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 RUNS = {
     "quantization": ([], ["tflite", "onnxruntime", "openvino"]),
+    "compiler": ([], ["## Arena (bytes)", "## Instructions per inference", "## Command line", "mismatches_total: 0"]),
     "compression": (
         [],
         [

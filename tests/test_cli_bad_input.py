@@ -4,7 +4,8 @@ Every file type the CLI takes (.tflite, .onnx, .keras, and a .pt it does not tak
 corrupt, truncated and empty; representative data that is wrong-shaped, empty, not
 numbers or not a .npy; an unknown target; a model too large for the board; an op the
 board's runtime lacks — for ``scaledown profile`` and ``scaledown deploy`` to a Linux
-board and to a microcontroller.
+board and to a microcontroller, and for ``scaledown compile`` (the model compiler; its other
+bad input is in tests/test_compiler_cli.py).
 """
 
 import numpy as np
@@ -96,7 +97,7 @@ MODEL_FILES = ["good.tflite", "good.onnx", "good.keras"]
 CORRUPTIONS = ["empty", "truncated", "garbage"]
 
 
-@pytest.mark.parametrize("command", ["profile", "deploy-pi", "deploy-mcu"])
+@pytest.mark.parametrize("command", ["profile", "deploy-pi", "deploy-mcu", "compile"])
 @pytest.mark.parametrize("name", MODEL_FILES)
 @pytest.mark.parametrize("how", CORRUPTIONS)
 def test_a_corrupt_model_file_is_one_sentence_and_leaves_nothing(
@@ -108,6 +109,7 @@ def test_a_corrupt_model_file_is_one_sentence_and_leaves_nothing(
         "profile": ["profile", bad],
         "deploy-pi": ["deploy", bad, "--target", "pi4", "--out", tmp_path / "out/pkg"],
         "deploy-mcu": ["deploy", bad, "--target", "nano33ble", "--out", tmp_path / "out/pkg"],
+        "compile": ["compile", bad, "--target", "cortex-m4", "--out", tmp_path / "out/pkg", "--no-tflm"],
     }[command]
     code, out, err = run_cli(argv, capsys)
     assert_one_sentence(code, err, bad.name)
@@ -189,6 +191,9 @@ def test_a_missing_file_and_a_folder_are_one_sentence(tmp_path, capsys):
         ["profile", tmp_path / "nothing.tflite"],
         ["deploy", tmp_path / "nothing.onnx", "--out", tmp_path / "pkg"],
         ["profile", tmp_path],
+        ["compile", tmp_path / "nothing.tflite", "--out", tmp_path / "pkg"],
+        ["compile", tmp_path, "--out", tmp_path / "pkg"],
+        ["emulate", tmp_path / "nothing", "--input", tmp_path / "x.npy", "--output", tmp_path / "pkg" / "y.npy"],
     ):
         code, out, err = run_cli(argv, capsys)
         assert_one_sentence(code, err)
