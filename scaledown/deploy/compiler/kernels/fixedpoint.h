@@ -12,28 +12,39 @@
 
 #include <stdint.h>
 
-/* round(a * b / 2^31), saturating the one case that overflows (a = b = INT32_MIN). */
+/* round(a * b / 2^31), rounding halves up, for any a and b but a = b = INT32_MIN (which overflows).
+ * gemmlowp adds a nudge of 2^30 (1 - 2^30 if a * b < 0) and divides, truncating toward zero. For a
+ * negative product, truncating (ab + 1 - 2^30) / 2^31 toward zero is rounding it up, which equals
+ * rounding (ab + 2^30) / 2^31 down: so one nudge and one arithmetic shift give the same result in
+ * both cases, without a 64-bit division (CMSIS-NN computes it this way too). */
+static inline int32_t sd_rounding_doubling_high_mul(int32_t a, int32_t b) {
+    return (int32_t)(((int64_t)a * b + (1 << 30)) >> 31);
+}
+
+/* The same, saturating the one case that overflows (a = b = INT32_MIN): gemmlowp's
+ * SaturatingRoundingDoublingHighMul. */
 static inline int32_t sd_saturating_rounding_doubling_high_mul(int32_t a, int32_t b) {
     if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
-    int64_t ab = (int64_t)a * (int64_t)b;
-    int32_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
-    return (int32_t)((ab + nudge) / ((int64_t)1 << 31)); /* C division truncates toward zero */
+    return sd_rounding_doubling_high_mul(a, b);
 }
 
 /* round(x / 2^exponent), ties away from zero, for 0 <= exponent <= 31. */
 static inline int32_t sd_rounding_divide_by_pot(int32_t x, int exponent) {
-    int32_t mask = (int32_t)(((int64_t)1 << exponent) - 1);
+    int32_t mask = (int32_t)((1u << exponent) - 1u);
     int32_t remainder = x & mask;
     int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-/* x * M for M = multiplier / 2^31 * 2^shift (TFLite's MultiplyByQuantizedMultiplier). */
+/* x * M for M = multiplier / 2^31 * 2^shift (TFLite's MultiplyByQuantizedMultiplier).
+ * The compiler's multipliers lie in [2^30, 2^31) (or are 0), never INT32_MIN, so the saturating
+ * case of the high multiply cannot happen: it is left out, as CMSIS-NN leaves it out, which saves
+ * a few instructions per output value. */
 static inline int32_t sd_multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int shift) {
     int left_shift = shift > 0 ? shift : 0;
     int right_shift = shift > 0 ? 0 : -shift;
     return sd_rounding_divide_by_pot(
-        sd_saturating_rounding_doubling_high_mul((int32_t)((uint32_t)x << left_shift), multiplier), right_shift);
+        sd_rounding_doubling_high_mul((int32_t)((uint32_t)x << left_shift), multiplier), right_shift);
 }
 
 static inline int32_t sd_clamp(int32_t x, int32_t low, int32_t high) {
