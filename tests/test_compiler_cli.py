@@ -7,6 +7,7 @@ build is left as it was).
 """
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -149,6 +150,30 @@ def test_emulate_equals_tflite_micro_bit_for_bit(models, built, tmp_path, capsys
     np.testing.assert_array_equal(np.load(tmp_path / "y1.npy"), reference[0])
 
 
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_the_makefile_builds_a_firmware_that_gives_the_same_outputs(built, tmp_path):
+    """The board project's Makefile, with Zig's clang standing in for arm-none-eabi-gcc (as its comment says)."""
+    import subprocess
+    import sys
+
+    from scaledown.deploy.compiler.cortex_m4 import run_cortex_m4
+
+    shutil.copytree(built / "m4", tmp_path / "board")
+    zig = f"{sys.executable} -m ziglang"
+    flags = "-mcpu=cortex_m4 -O2 -std=c99 -ffreestanding -ffunction-sections -fdata-sections -Isrc"
+    result = subprocess.run(
+        ["make", f"CC={zig} cc -target thumb-freestanding-eabihf", f"AR={zig} ar", "LDLIBS=", f"CFLAGS={flags}"],
+        cwd=tmp_path / "board",
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    x = np.random.default_rng(4).integers(-128, 128, (10, 8, 8, 1)).astype(np.int8)
+    np.testing.assert_array_equal(
+        run_cortex_m4(tmp_path / "board" / "model.elf", x), run_cortex_m4(built / "m4" / "build" / "model.elf", x)
+    )
+
+
 # --------------------------------------------------------------------------- bad input
 
 
@@ -186,8 +211,6 @@ def test_an_unsupported_op_is_named(tmp_path, capsys):
 
 
 def test_a_failed_build_leaves_the_earlier_one_untouched(models, built, tmp_path, capsys):
-    import shutil
-
     earlier = tmp_path / "build"
     shutil.copytree(built / "m4", earlier)
     before = {p.relative_to(earlier): p.read_bytes() for p in earlier.rglob("*") if p.is_file()}

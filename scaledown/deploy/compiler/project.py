@@ -36,9 +36,13 @@ MAKEFILE = """\
 #   make size       flash (text + data) and RAM (data + bss) of model.elf
 # model.elf uses chip/cortex_m4.ld (1 MB flash at 0, 256 KB RAM at 0x20000000, as the emulator);
 # on a board with a bootloader, link libmodel.a into the board's own project instead (see platformio.ini).
+# Without an Arm toolchain, Zig's clang from PyPI builds the same files:
+#   make CC="python -m ziglang cc -target thumb-freestanding-eabihf" AR="python -m ziglang ar" LDLIBS= \
+#        CFLAGS="-mcpu=cortex_m4 -O2 -std=c99 -ffreestanding -ffunction-sections -fdata-sections -Isrc"
 CC = arm-none-eabi-gcc
 AR = arm-none-eabi-ar
 SIZE = arm-none-eabi-size
+LDLIBS = -lgcc
 CFLAGS = -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -O2 -std=c99 -ffreestanding \\
 \t-ffunction-sections -fdata-sections -fno-tree-loop-distribute-patterns -Isrc
 SOURCES = $(wildcard src/*.c)
@@ -55,7 +59,7 @@ libmodel.a: $(OBJECTS)
 
 model.elf: $(OBJECTS) chip/startup.c chip/cortex_m4.ld
 \t$(CC) $(CFLAGS) -nostdlib -T chip/cortex_m4.ld -Wl,--entry=Reset_Handler -Wl,--gc-sections \\
-\t\t-Wl,-u,sd_startup -Wl,-u,sd_run chip/startup.c $(OBJECTS) -lgcc -o $@
+\t\t-Wl,-u,sd_startup -Wl,-u,sd_run chip/startup.c $(OBJECTS) $(LDLIBS) -o $@
 
 size: model.elf
 \t$(SIZE) $<
