@@ -13,26 +13,96 @@ static int8_t requantize(const sd_conv_params *p, int oc, int32_t acc) {
     return (int8_t)sd_clamp(acc + p->output_offset, p->act_min, p->act_max);
 }
 
+/* Kept out of line (noinline): inlined into a bigger function, the loops below get fewer registers
+ * and the compiler spills their sums to the stack. */
+#if defined(__GNUC__)
+#define SD_NOINLINE __attribute__((noinline))
+#else
+#define SD_NOINLINE
+#endif
+
 /* out[oc] = requantize(folded_bias[oc] + sum_i filter[oc][i] * x[i]) for every output channel, where
- * x is n bytes (a window, or one pixel). Two channels per pass: each x[i] is loaded once for both. */
-static void filters_times(const sd_conv_params *p, const int8_t *x, int n, int8_t *out) {
+ * x is n bytes (a window, or one pixel).
+ * Four channels per pass: each x[i] is loaded once for four multiply-accumulates, and the four sums
+ * stay in registers (register blocking). The loop over i is unrolled by four, with pointers that
+ * step forward, so that most of the instructions are loads and multiply-accumulates. */
+static SD_NOINLINE void filters_times(const sd_conv_params *p, const int8_t *restrict x, int n, int8_t *restrict out) {
     int oc = 0;
-    for (; oc + 1 < p->out_c; oc += 2) {
-        const int8_t *w0 = p->filter + oc * n, *w1 = w0 + n;
+    for (; oc + 3 < p->out_c; oc += 4) {
+        const int8_t *w0 = p->filter + oc * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n, *xi = x;
         int32_t acc0 = p->folded_bias[oc], acc1 = p->folded_bias[oc + 1];
-        for (int i = 0; i < n; ++i) {
-            const int32_t xi = x[i];
-            acc0 += w0[i] * xi;
-            acc1 += w1[i] * xi;
+        int32_t acc2 = p->folded_bias[oc + 2], acc3 = p->folded_bias[oc + 3];
+        int i = 0;
+        for (; i + 3 < n; i += 4, xi += 4, w0 += 4, w1 += 4, w2 += 4, w3 += 4) {
+            for (int k = 0; k < 4; ++k) {  /* four taps: the compiler writes these out */
+                const int32_t v = xi[k];
+                acc0 += w0[k] * v;
+                acc1 += w1[k] * v;
+                acc2 += w2[k] * v;
+                acc3 += w3[k] * v;
+            }
+        }
+        for (int k = 0; k < n - i; ++k) {  /* the last n % 4 taps */
+            const int32_t v = xi[k];
+            acc0 += w0[k] * v;
+            acc1 += w1[k] * v;
+            acc2 += w2[k] * v;
+            acc3 += w3[k] * v;
         }
         out[oc] = requantize(p, oc, acc0);
         out[oc + 1] = requantize(p, oc + 1, acc1);
+        out[oc + 2] = requantize(p, oc + 2, acc2);
+        out[oc + 3] = requantize(p, oc + 3, acc3);
     }
-    if (oc < p->out_c) {  /* an odd number of channels: the last one alone */
+    for (; oc < p->out_c; ++oc) {  /* the last out_c % 4 channels, one at a time */
         const int8_t *w = p->filter + oc * n;
         int32_t acc = p->folded_bias[oc];
         for (int i = 0; i < n; ++i) acc += w[i] * (int32_t)x[i];
         out[oc] = requantize(p, oc, acc);
+    }
+}
+
+/* The same for two inputs x0 and x1 (two pixels) at once, two channels per pass: each step loads two
+ * weights and two inputs for four multiply-accumulates (four sums in registers). */
+static SD_NOINLINE void filters_times_two(const sd_conv_params *p, const int8_t *restrict x0,
+                                          const int8_t *restrict x1, int n, int8_t *restrict out0,
+                                          int8_t *restrict out1) {
+    int oc = 0;
+    for (; oc + 1 < p->out_c; oc += 2) {
+        const int8_t *w0 = p->filter + oc * n, *w1 = w0 + n, *a = x0, *b = x1;
+        int32_t acc00 = p->folded_bias[oc], acc01 = p->folded_bias[oc + 1];  /* acc<pixel><channel> */
+        int32_t acc10 = acc00, acc11 = acc01;
+        int i = 0;
+        for (; i + 3 < n; i += 4, a += 4, b += 4, w0 += 4, w1 += 4) {
+            for (int k = 0; k < 4; ++k) {
+                const int32_t u = w0[k], v = w1[k], ak = a[k], bk = b[k];
+                acc00 += u * ak;
+                acc01 += v * ak;
+                acc10 += u * bk;
+                acc11 += v * bk;
+            }
+        }
+        for (int k = 0; k < n - i; ++k) {
+            const int32_t u = w0[k], v = w1[k], ak = a[k], bk = b[k];
+            acc00 += u * ak;
+            acc01 += v * ak;
+            acc10 += u * bk;
+            acc11 += v * bk;
+        }
+        out0[oc] = requantize(p, oc, acc00);
+        out0[oc + 1] = requantize(p, oc + 1, acc01);
+        out1[oc] = requantize(p, oc, acc10);
+        out1[oc + 1] = requantize(p, oc + 1, acc11);
+    }
+    if (oc < p->out_c) {  /* an odd number of channels: the last one alone */
+        const int8_t *w = p->filter + oc * n;
+        int32_t acc0 = p->folded_bias[oc], acc1 = acc0;
+        for (int i = 0; i < n; ++i) {
+            acc0 += w[i] * (int32_t)x0[i];
+            acc1 += w[i] * (int32_t)x1[i];
+        }
+        out0[oc] = requantize(p, oc, acc0);
+        out1[oc] = requantize(p, oc, acc1);
     }
 }
 
@@ -66,7 +136,12 @@ int sd_conv2d_is_pointwise(const sd_conv_params *p) {
 
 void sd_conv2d(const sd_conv_params *p, const int8_t *input, int8_t *output, int8_t *patch) {
     if (sd_conv2d_is_pointwise(p)) {  /* a matrix product: pixel i of the output = filters x pixel i of the input */
-        for (int i = 0; i < p->out_h * p->out_w; ++i) filters_times(p, input + i * p->in_c, p->in_c, output + i * p->out_c);
+        const int pixels = p->out_h * p->out_w, n = p->in_c, m = p->out_c;
+        int i = 0;
+        for (; i + 1 < pixels; i += 2) {  /* two pixels at a time: each weight loaded once for both */
+            filters_times_two(p, input + i * n, input + (i + 1) * n, n, output + i * m, output + (i + 1) * m);
+        }
+        if (i < pixels) filters_times(p, input + i * n, n, output + i * m);
         return;
     }
     for (int oy = 0; oy < p->out_h; ++oy) {
@@ -82,6 +157,6 @@ void sd_conv2d(const sd_conv_params *p, const int8_t *input, int8_t *output, int
 void sd_conv2d_pointwise_in_place(const sd_conv_params *p, int8_t *data, int8_t *pixel_buffer) {
     for (int i = 0; i < p->out_h * p->out_w; ++i) {
         filters_times(p, data + i * p->in_c, p->in_c, pixel_buffer);
-        for (int oc = 0; oc < p->out_c; ++oc) data[i * p->out_c + oc] = pixel_buffer[oc];
+        sd_copy(data + i * p->out_c, pixel_buffer, p->out_c);
     }
 }
