@@ -26,13 +26,32 @@ int sd_depthwise_padded_cols(const sd_conv_params *p) {
     return (p->out_w - 1) * p->stride_w + (p->k_w - 1) * p->dilation_w + 1;
 }
 
-static void copy_padded_channel(const sd_conv_params *p, const int8_t *input, int c, int8_t *buffer) {
-    const int rows = sd_depthwise_padded_rows(p), cols = sd_depthwise_padded_cols(p);
-    for (int i = 0; i < rows * cols; ++i) buffer[i] = (int8_t)(-p->input_offset);  /* the zero point */
-    for (int iy = 0; iy < p->in_h && iy + p->pad_top < rows; ++iy) {
-        int8_t *to = buffer + (iy + p->pad_top) * cols + p->pad_left;
-        const int8_t *from = input + iy * p->in_w * p->in_c + c;
-        for (int ix = 0; ix < p->in_w && ix + p->pad_left < cols; ++ix) to[ix] = from[ix * p->in_c];
+/* Inlining hints: the 3x3 loop is kept out of line (noinline), where it gets all the registers, and
+ * written out once per stride (always_inline), so the compiler sees constant strides. */
+#if defined(__GNUC__)
+#define SD_NOINLINE __attribute__((noinline))
+#define SD_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define SD_NOINLINE
+#define SD_ALWAYS_INLINE inline
+#endif
+
+static void copy_padded_channel(const sd_conv_params *p, const int8_t *restrict input, int c, int8_t *restrict buffer) {
+    const int rows = sd_depthwise_padded_rows(p), cols = sd_depthwise_padded_cols(p), in_c = p->in_c;
+    const int in_h = p->in_h, in_w = p->in_w, top = p->pad_top, left = p->pad_left;
+    const int8_t zero_point = (int8_t)(-p->input_offset);
+    for (int y = 0; y < rows; ++y) {
+        int8_t *to = buffer + y * cols;
+        const int iy = y - top;
+        if (iy < 0 || iy >= in_h) {  /* a row of padding */
+            for (int x = 0; x < cols; ++x) to[x] = zero_point;
+            continue;
+        }
+        const int8_t *from = input + iy * in_w * in_c + c;
+        int x = 0;
+        for (; x < left && x < cols; ++x) to[x] = zero_point;  /* padding on the left */
+        for (; x < cols && x - left < in_w; ++x, from += in_c) to[x] = *from;
+        for (; x < cols; ++x) to[x] = zero_point;  /* padding on the right */
     }
 }
 
@@ -54,23 +73,51 @@ static void depthwise_channel(const sd_conv_params *p, const int8_t *buffer, int
     }
 }
 
-/* The same for the common 3x3 kernel, written out: its 9 weights stay in registers. */
-static void depthwise_channel_3x3(const sd_conv_params *p, const int8_t *buffer, int oc, int8_t *output) {
-    const int cols = sd_depthwise_padded_cols(p);
-    const int row = p->dilation_h * cols, tap = p->dilation_w;
+/* The same for the common 3x3 kernel, written out: its 9 weights are read once per channel, and two
+ * neighbouring outputs are computed per pass, so the input columns they share are loaded once
+ * (with stride 1, 12 loads for 18 multiply-accumulates). `stride` and `tap` are constants where it
+ * is called (1 or 2), so the compiler sees which loads are the same. */
+static SD_ALWAYS_INLINE void depthwise_3x3_rows(const sd_conv_params *p, const int8_t *restrict buffer, int oc,
+                                      int8_t *restrict output, const int stride, const int tap) {
+    const int cols = sd_depthwise_padded_cols(p), out_w = p->out_w, out_h = p->out_h, out_c = p->out_c;
+    const int row = p->dilation_h * cols, stride_h = p->stride_h;
     const int8_t *f = p->filter + oc * 9;
     const int32_t f0 = f[0], f1 = f[1], f2 = f[2], f3 = f[3], f4 = f[4], f5 = f[5], f6 = f[6], f7 = f[7], f8 = f[8];
     const int32_t bias = p->folded_bias[oc], multiplier = p->multiplier[oc], shift = p->shift[oc];
-    for (int oy = 0; oy < p->out_h; ++oy) {
-        const int8_t *in = buffer + oy * p->stride_h * cols;
-        int8_t *out = output + oy * p->out_w * p->out_c + oc;
-        for (int ox = 0; ox < p->out_w; ++ox, in += p->stride_w, out += p->out_c) {
-            const int8_t *r0 = in, *r1 = in + row, *r2 = in + 2 * row;
-            int32_t acc = bias + f0 * r0[0] + f1 * r0[tap] + f2 * r0[2 * tap] + f3 * r1[0] + f4 * r1[tap]
-                          + f5 * r1[2 * tap] + f6 * r2[0] + f7 * r2[tap] + f8 * r2[2 * tap];
-            acc = sd_multiply_by_quantized_multiplier(acc, multiplier, shift) + p->output_offset;
-            *out = (int8_t)sd_clamp(acc, p->act_min, p->act_max);
+    const int32_t output_offset = p->output_offset, act_min = p->act_min, act_max = p->act_max;
+    for (int oy = 0; oy < out_h; ++oy) {
+        const int8_t *r0 = buffer + oy * stride_h * cols, *r1 = r0 + row, *r2 = r1 + row;
+        int8_t *out = output + oy * out_w * out_c + oc;
+        int ox = 0;
+        for (; ox + 1 < out_w; ox += 2, r0 += 2 * stride, r1 += 2 * stride, r2 += 2 * stride, out += 2 * out_c) {
+            int32_t a = bias + f0 * r0[0] + f1 * r0[tap] + f2 * r0[2 * tap];
+            int32_t b = bias + f0 * r0[stride] + f1 * r0[stride + tap] + f2 * r0[stride + 2 * tap];
+            a += f3 * r1[0] + f4 * r1[tap] + f5 * r1[2 * tap];
+            b += f3 * r1[stride] + f4 * r1[stride + tap] + f5 * r1[stride + 2 * tap];
+            a += f6 * r2[0] + f7 * r2[tap] + f8 * r2[2 * tap];
+            b += f6 * r2[stride] + f7 * r2[stride + tap] + f8 * r2[stride + 2 * tap];
+            a = sd_multiply_by_quantized_multiplier(a, multiplier, shift) + output_offset;
+            b = sd_multiply_by_quantized_multiplier(b, multiplier, shift) + output_offset;
+            out[0] = (int8_t)sd_clamp(a, act_min, act_max);
+            out[out_c] = (int8_t)sd_clamp(b, act_min, act_max);
         }
+        if (ox < out_w) {  /* an odd width: the last output alone */
+            int32_t a = bias + f0 * r0[0] + f1 * r0[tap] + f2 * r0[2 * tap] + f3 * r1[0] + f4 * r1[tap]
+                        + f5 * r1[2 * tap] + f6 * r2[0] + f7 * r2[tap] + f8 * r2[2 * tap];
+            a = sd_multiply_by_quantized_multiplier(a, multiplier, shift) + output_offset;
+            out[0] = (int8_t)sd_clamp(a, act_min, act_max);
+        }
+    }
+}
+
+static SD_NOINLINE void depthwise_channel_3x3(const sd_conv_params *p, const int8_t *restrict buffer, int oc,
+                                              int8_t *restrict output) {
+    if (p->stride_w == 1 && p->dilation_w == 1) {
+        depthwise_3x3_rows(p, buffer, oc, output, 1, 1);
+    } else if (p->stride_w == 2 && p->dilation_w == 1) {
+        depthwise_3x3_rows(p, buffer, oc, output, 2, 1);
+    } else {
+        depthwise_3x3_rows(p, buffer, oc, output, p->stride_w, p->dilation_w);
     }
 }
 
