@@ -8,8 +8,12 @@
 #include "fixedpoint.h"
 #include "kernels.h"
 
-static int8_t requantize(const sd_conv_params *p, int oc, int32_t acc) {
-    acc = sd_multiply_by_quantized_multiplier(acc, p->multiplier[oc], p->shift[oc]);
+/* One output value: acc * M with M = multiplier / 2^31 * 2^shift, rounded as TFLite does, plus the
+ * output zero point, clamped to the activation's range. The _fast version gives the same result as
+ * sd_multiply_by_quantized_multiplier(acc, p->multiplier[oc], p->shift[oc]) in fewer instructions
+ * (fixedpoint.h). */
+static inline int8_t requantize(const sd_conv_params *p, int oc, int32_t acc) {
+    acc = sd_multiply_by_quantized_multiplier_fast(acc, p->multiplier[oc], p->shift[oc]);
     return (int8_t)sd_clamp(acc + p->output_offset, p->act_min, p->act_max);
 }
 
@@ -23,38 +27,33 @@ static int8_t requantize(const sd_conv_params *p, int oc, int32_t acc) {
 
 /* out[oc] = requantize(folded_bias[oc] + sum_i filter[oc][i] * x[i]) for every output channel, where
  * x is n bytes (a window, or one pixel).
- * Four channels per pass: each x[i] is loaded once for four multiply-accumulates, and the four sums
+ * Two channels per pass: each x[i] is loaded once for two multiply-accumulates, and the two sums
  * stay in registers (register blocking). The loop over i is unrolled by four, with pointers that
- * step forward, so that most of the instructions are loads and multiply-accumulates. */
+ * step forward, so that most of the instructions are loads and multiply-accumulates. (Four channels
+ * per pass would load fewer bytes, but need more registers than the Cortex-M4 has: the compiler
+ * then keeps sums on the stack, which costs more.) */
 static SD_NOINLINE void filters_times(const sd_conv_params *p, const int8_t *restrict x, int n, int8_t *restrict out) {
     int oc = 0;
-    for (; oc + 3 < p->out_c; oc += 4) {
-        const int8_t *w0 = p->filter + oc * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n, *xi = x;
+    for (; oc + 1 < p->out_c; oc += 2) {
+        const int8_t *w0 = p->filter + oc * n, *w1 = w0 + n, *xi = x;
         int32_t acc0 = p->folded_bias[oc], acc1 = p->folded_bias[oc + 1];
-        int32_t acc2 = p->folded_bias[oc + 2], acc3 = p->folded_bias[oc + 3];
         int i = 0;
-        for (; i + 3 < n; i += 4, xi += 4, w0 += 4, w1 += 4, w2 += 4, w3 += 4) {
+        for (; i + 3 < n; i += 4, xi += 4, w0 += 4, w1 += 4) {
             for (int k = 0; k < 4; ++k) {  /* four taps: the compiler writes these out */
                 const int32_t v = xi[k];
                 acc0 += w0[k] * v;
                 acc1 += w1[k] * v;
-                acc2 += w2[k] * v;
-                acc3 += w3[k] * v;
             }
         }
         for (int k = 0; k < n - i; ++k) {  /* the last n % 4 taps */
             const int32_t v = xi[k];
             acc0 += w0[k] * v;
             acc1 += w1[k] * v;
-            acc2 += w2[k] * v;
-            acc3 += w3[k] * v;
         }
         out[oc] = requantize(p, oc, acc0);
         out[oc + 1] = requantize(p, oc + 1, acc1);
-        out[oc + 2] = requantize(p, oc + 2, acc2);
-        out[oc + 3] = requantize(p, oc + 3, acc3);
     }
-    for (; oc < p->out_c; ++oc) {  /* the last out_c % 4 channels, one at a time */
+    if (oc < p->out_c) {  /* an odd number of channels: the last one alone */
         const int8_t *w = p->filter + oc * n;
         int32_t acc = p->folded_bias[oc];
         for (int i = 0; i < n; ++i) acc += w[i] * (int32_t)x[i];

@@ -96,15 +96,15 @@ static SD_ALWAYS_INLINE void depthwise_3x3_rows(const sd_conv_params *p, const i
             b += f3 * r1[stride] + f4 * r1[stride + tap] + f5 * r1[stride + 2 * tap];
             a += f6 * r2[0] + f7 * r2[tap] + f8 * r2[2 * tap];
             b += f6 * r2[stride] + f7 * r2[stride + tap] + f8 * r2[stride + 2 * tap];
-            a = sd_multiply_by_quantized_multiplier(a, multiplier, shift) + output_offset;
-            b = sd_multiply_by_quantized_multiplier(b, multiplier, shift) + output_offset;
+            a = sd_multiply_by_quantized_multiplier_fast(a, multiplier, shift) + output_offset;
+            b = sd_multiply_by_quantized_multiplier_fast(b, multiplier, shift) + output_offset;
             out[0] = (int8_t)sd_clamp(a, act_min, act_max);
             out[out_c] = (int8_t)sd_clamp(b, act_min, act_max);
         }
         if (ox < out_w) {  /* an odd width: the last output alone */
             int32_t a = bias + f0 * r0[0] + f1 * r0[tap] + f2 * r0[2 * tap] + f3 * r1[0] + f4 * r1[tap]
                         + f5 * r1[2 * tap] + f6 * r2[0] + f7 * r2[tap] + f8 * r2[2 * tap];
-            a = sd_multiply_by_quantized_multiplier(a, multiplier, shift) + output_offset;
+            a = sd_multiply_by_quantized_multiplier_fast(a, multiplier, shift) + output_offset;
             out[0] = (int8_t)sd_clamp(a, act_min, act_max);
         }
     }

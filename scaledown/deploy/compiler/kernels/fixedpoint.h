@@ -47,6 +47,21 @@ static inline int32_t sd_multiply_by_quantized_multiplier(int32_t x, int32_t mul
         sd_rounding_doubling_high_mul((int32_t)((uint32_t)x << left_shift), multiplier), right_shift);
 }
 
+/* The same result in fewer instructions, for the kernels' inner loops. For shift = -r < 0 (M < 1/2,
+ * the usual case) the two roundings in a row,
+ *     y = floor((x * m + 2^30) / 2^31)                    (the high multiply)
+ *     round(y / 2^r), ties away from zero  = floor((y + 2^(r-1) - [y < 0]) / 2^r)
+ * nest into one 64-bit multiply-add, whose high word is then shifted by r - 1:
+ *     floor((x * m + 2^30 + 2^(30+r) - [x < 0] * 2^31) / 2^(31+r)),
+ * where [y < 0] may be read as [x < 0] because m >= 0 (if x < 0 but y = 0, both give 0). */
+static inline int32_t sd_multiply_by_quantized_multiplier_fast(int32_t x, int32_t multiplier, int shift) {
+    if (shift >= 0) return sd_rounding_doubling_high_mul((int32_t)((uint32_t)x << shift), multiplier);
+    const int r = -shift;
+    const uint32_t nudge = 1u + (1u << r); /* 2^30 + 2^(30+r) = nudge * 2^30 */
+    const int64_t t = (int64_t)x * multiplier + ((int64_t)nudge << 30) - (x < 0 ? ((int64_t)1 << 31) : 0);
+    return (int32_t)(t >> 32) >> (r - 1);
+}
+
 static inline int32_t sd_clamp(int32_t x, int32_t low, int32_t high) {
     return x < low ? low : (x > high ? high : x);
 }
