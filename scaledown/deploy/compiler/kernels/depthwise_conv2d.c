@@ -36,22 +36,25 @@ int sd_depthwise_padded_cols(const sd_conv_params *p) {
 #define SD_ALWAYS_INLINE inline
 #endif
 
-static void copy_padded_channel(const sd_conv_params *p, const int8_t *restrict input, int c, int8_t *restrict buffer) {
+static SD_NOINLINE void copy_padded_channel(const sd_conv_params *p, const int8_t *restrict input, int c,
+                                            int8_t *restrict buffer) {
     const int rows = sd_depthwise_padded_rows(p), cols = sd_depthwise_padded_cols(p), in_c = p->in_c;
-    const int in_h = p->in_h, in_w = p->in_w, top = p->pad_top, left = p->pad_left;
+    const int in_h = p->in_h, in_w = p->in_w, top = p->pad_top;
     const int8_t zero_point = (int8_t)(-p->input_offset);
+    /* Each row: `left` bytes of padding, `inside` bytes of the channel, then padding to the end. */
+    const int left = p->pad_left < cols ? p->pad_left : cols;
+    const int inside = in_w < cols - left ? in_w : cols - left;
+    int8_t *to = buffer;
     for (int y = 0; y < rows; ++y) {
-        int8_t *to = buffer + y * cols;
         const int iy = y - top;
         if (iy < 0 || iy >= in_h) {  /* a row of padding */
-            for (int x = 0; x < cols; ++x) to[x] = zero_point;
+            for (int x = 0; x < cols; ++x) *to++ = zero_point;
             continue;
         }
         const int8_t *from = input + iy * in_w * in_c + c;
-        int x = 0;
-        for (; x < left && x < cols; ++x) to[x] = zero_point;  /* padding on the left */
-        for (; x < cols && x - left < in_w; ++x, from += in_c) to[x] = *from;
-        for (; x < cols; ++x) to[x] = zero_point;  /* padding on the right */
+        for (int x = 0; x < left; ++x) *to++ = zero_point;
+        for (int x = 0; x < inside; ++x, from += in_c) *to++ = *from;
+        for (int x = left + inside; x < cols; ++x) *to++ = zero_point;
     }
 }
 
