@@ -105,11 +105,11 @@ static SD_NOINLINE void filters_times_two(const sd_conv_params *p, const int8_t 
     }
 }
 
-/* All out_c channels of output pixel (oy, ox), written to out[0 .. out_c).
- * The window is first gathered into `patch` (k_h * k_w * in_c bytes, in the filter's order), with
- * the input zero point (which stands for 0.0) where it hangs over the padding; then every output
- * channel is one dot product of its filter with the patch, and the zero point is always folded. */
-static void conv_pixel(const sd_conv_params *p, const int8_t *input, int oy, int ox, int8_t *patch, int8_t *out) {
+/* Gathers the window of output pixel (oy, ox) into `patch` (k_h * k_w * in_c bytes, in the filter's
+ * order), with the input zero point (which stands for 0.0) where it hangs over the padding. Every
+ * output channel is then one dot product of its filter with the patch, and the zero point is
+ * always folded. */
+static void gather_window(const sd_conv_params *p, const int8_t *input, int oy, int ox, int8_t *patch) {
     const int in_y0 = oy * p->stride_h - p->pad_top;
     const int in_x0 = ox * p->stride_w - p->pad_left;
     const int8_t zero_point = (int8_t)(-p->input_offset);
@@ -126,8 +126,11 @@ static void conv_pixel(const sd_conv_params *p, const int8_t *input, int oy, int
             }
         }
     }
-    filters_times(p, patch, p->k_h * p->k_w * p->in_c, out);
 }
+
+/* Small windows (a first layer on 1 or 3 channels) are gathered two at a time, the second on the
+ * stack, so that each weight is loaded once for two pixels, as in the 1x1 case. */
+enum { SD_STACK_WINDOW = 64 };
 
 int sd_conv2d_is_pointwise(const sd_conv_params *p) {
     return p->k_h == 1 && p->k_w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 && p->pad_left == 0;
@@ -143,10 +146,19 @@ void sd_conv2d(const sd_conv_params *p, const int8_t *input, int8_t *output, int
         if (i < pixels) filters_times(p, input + i * n, n, output + i * m);
         return;
     }
-    for (int oy = 0; oy < p->out_h; ++oy) {
-        for (int ox = 0; ox < p->out_w; ++ox) {
-            conv_pixel(p, input, oy, ox, patch, output + (oy * p->out_w + ox) * p->out_c);
+    const int n = p->k_h * p->k_w * p->in_c, pixels = p->out_h * p->out_w, m = p->out_c;
+    int i = 0;
+    if (n <= SD_STACK_WINDOW) {
+        int8_t second[SD_STACK_WINDOW];
+        for (; i + 1 < pixels; i += 2) {
+            gather_window(p, input, i / p->out_w, i % p->out_w, patch);
+            gather_window(p, input, (i + 1) / p->out_w, (i + 1) % p->out_w, second);
+            filters_times_two(p, patch, second, n, output + i * m, output + (i + 1) * m);
         }
+    }
+    for (; i < pixels; ++i) {
+        gather_window(p, input, i / p->out_w, i % p->out_w, patch);
+        filters_times(p, patch, n, output + i * m);
     }
 }
 
