@@ -321,6 +321,7 @@ def course_build(request, tmp_path_factory):
     graph = read_tflite(content)
     return {
         "name": request.param,
+        "folder": folder,
         "elf": build_cortex_m4(folder / "c", folder / "m4"),
         "wasm": build_wasm(folder / "c", folder / "wasm"),
         "x": x_int8,
@@ -340,6 +341,15 @@ def test_course_model_in_wasmtime_is_bit_exact(course_build):
     outputs = model.run(course_build["x"])
     assert (outputs != course_build["reference"]).any(axis=1).sum() == 0
     assert len(model.fuel_per_op) == model.number_of_ops and model.instructions > course_build["macs"]
+
+
+def test_course_model_with_dsp_instructions_is_bit_exact_and_faster(course_build):
+    """The build with SD_USE_DSP (SXTB16 + SMLAD in the inner loops) gives the same bytes in fewer instructions."""
+    elf = build_cortex_m4(course_build["folder"] / "c", course_build["folder"] / "m4_dsp", dsp=True)
+    chip = CortexM4(elf)
+    assert (chip.run(course_build["x"]) != course_build["reference"]).any(axis=1).sum() == 0
+    plain = CortexM4(course_build["elf"]).profile(course_build["x"][0]).instructions
+    assert chip.profile(course_build["x"][0]).instructions < plain
 
 
 def test_course_model_profile_and_size(course_build):

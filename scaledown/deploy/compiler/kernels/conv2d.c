@@ -38,6 +38,14 @@ static SD_NOINLINE void filters_times(const sd_conv_params *p, const int8_t *res
         const int8_t *w0 = p->filter + oc * n, *w1 = w0 + n, *xi = x;
         int32_t acc0 = p->folded_bias[oc], acc1 = p->folded_bias[oc + 1];
         int i = 0;
+#ifdef SD_USE_DSP
+        for (; i + 3 < n; i += 4, xi += 4, w0 += 4, w1 += 4) {  /* four taps per SMLAD pair */
+            const uint32_t x = sd_read4(xi), x_even = sd_sxtb16(x), x_odd = sd_sxtb16_ror8(x);
+            const uint32_t u = sd_read4(w0), v = sd_read4(w1);
+            acc0 = sd_smlad(sd_sxtb16(u), x_even, sd_smlad(sd_sxtb16_ror8(u), x_odd, acc0));
+            acc1 = sd_smlad(sd_sxtb16(v), x_even, sd_smlad(sd_sxtb16_ror8(v), x_odd, acc1));
+        }
+#endif
         for (; i + 3 < n; i += 4, xi += 4, w0 += 4, w1 += 4) {
             for (int k = 0; k < 4; ++k) {  /* four taps: the compiler writes these out */
                 const int32_t v = xi[k];
@@ -72,6 +80,18 @@ static SD_NOINLINE void filters_times_two(const sd_conv_params *p, const int8_t 
         int32_t acc00 = p->folded_bias[oc], acc01 = p->folded_bias[oc + 1];  /* acc<pixel><channel> */
         int32_t acc10 = acc00, acc11 = acc01;
         int i = 0;
+#ifdef SD_USE_DSP
+        for (; i + 3 < n; i += 4, a += 4, b += 4, w0 += 4, w1 += 4) {  /* four taps per SMLAD pair */
+            const uint32_t xa = sd_read4(a), a_even = sd_sxtb16(xa), a_odd = sd_sxtb16_ror8(xa);
+            const uint32_t xb = sd_read4(b), b_even = sd_sxtb16(xb), b_odd = sd_sxtb16_ror8(xb);
+            const uint32_t u = sd_read4(w0), u_even = sd_sxtb16(u), u_odd = sd_sxtb16_ror8(u);
+            acc00 = sd_smlad(u_even, a_even, sd_smlad(u_odd, a_odd, acc00));
+            acc10 = sd_smlad(u_even, b_even, sd_smlad(u_odd, b_odd, acc10));
+            const uint32_t v = sd_read4(w1), v_even = sd_sxtb16(v), v_odd = sd_sxtb16_ror8(v);
+            acc01 = sd_smlad(v_even, a_even, sd_smlad(v_odd, a_odd, acc01));
+            acc11 = sd_smlad(v_even, b_even, sd_smlad(v_odd, b_odd, acc11));
+        }
+#endif
         for (; i + 3 < n; i += 4, a += 4, b += 4, w0 += 4, w1 += 4) {
             for (int k = 0; k < 4; ++k) {
                 const int32_t u = w0[k], v = w1[k], ak = a[k], bk = b[k];
