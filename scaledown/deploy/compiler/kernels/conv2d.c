@@ -184,10 +184,24 @@ void sd_conv2d(const sd_conv_params *p, const int8_t *input, int8_t *output, int
 
 /* A 1x1, stride-1 convolution with out_c <= in_c, in place: output pixel i needs only input
  * pixel i, so it is computed into a buffer of out_c bytes, then written at i * out_c, which is
- * at or before i * in_c: no input pixel that is still to be read is overwritten. */
+ * at or before i * in_c: no input pixel that is still to be read is overwritten.
+ * Two pixels at a time when out_c is small (<= SD_STACK_PIXEL): the second pixel's outputs wait in
+ * a buffer on the stack, and each weight is loaded once for both pixels. */
+enum { SD_STACK_PIXEL = 256 };
+
 void sd_conv2d_pointwise_in_place(const sd_conv_params *p, int8_t *data, int8_t *pixel_buffer) {
-    for (int i = 0; i < p->out_h * p->out_w; ++i) {
-        filters_times(p, data + i * p->in_c, p->in_c, pixel_buffer);
-        sd_copy(data + i * p->out_c, pixel_buffer, p->out_c);
+    const int pixels = p->out_h * p->out_w, n = p->in_c, m = p->out_c;
+    int i = 0;
+    if (m <= SD_STACK_PIXEL) {
+        int8_t second[SD_STACK_PIXEL];
+        for (; i + 1 < pixels; i += 2) {
+            filters_times_two(p, data + i * n, data + (i + 1) * n, n, pixel_buffer, second);
+            sd_copy(data + i * m, pixel_buffer, m);
+            sd_copy(data + (i + 1) * m, second, m);
+        }
+    }
+    for (; i < pixels; ++i) {
+        filters_times(p, data + i * n, n, pixel_buffer);
+        sd_copy(data + i * m, pixel_buffer, m);
     }
 }
