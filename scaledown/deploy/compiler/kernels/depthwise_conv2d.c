@@ -76,16 +76,17 @@ static void depthwise_channel(const sd_conv_params *p, const int8_t *buffer, int
     }
 }
 
-/* The same for the common 3x3 kernel, written out: its 9 weights are read once per channel, and two
- * neighbouring outputs are computed per pass, so the input columns they share are loaded once
- * (with stride 1, 12 loads for 18 multiply-accumulates). `stride` and `tap` are constants where it
- * is called (1 or 2), so the compiler sees which loads are the same. */
+/* The same for the common 3x3 kernel, written out: two neighbouring outputs are computed per pass,
+ * so the input columns they share are loaded once (with stride 1, 12 loads for 18 multiply-
+ * accumulates), and each weight is loaded once for both. (Held in registers for the whole channel,
+ * the 9 weights leave too few registers for the rest, and the compiler spills to the stack.)
+ * `stride` and `tap` are constants where it is called (1 or 2), so the compiler sees which loads
+ * are the same. */
 static SD_ALWAYS_INLINE void depthwise_3x3_rows(const sd_conv_params *p, const int8_t *restrict buffer, int oc,
-                                      int8_t *restrict output, const int stride, const int tap) {
+                                      int8_t *output, const int stride, const int tap) {
     const int cols = sd_depthwise_padded_cols(p), out_w = p->out_w, out_h = p->out_h, out_c = p->out_c;
     const int row = p->dilation_h * cols, stride_h = p->stride_h;
     const int8_t *f = p->filter + oc * 9;
-    const int32_t f0 = f[0], f1 = f[1], f2 = f[2], f3 = f[3], f4 = f[4], f5 = f[5], f6 = f[6], f7 = f[7], f8 = f[8];
     const int32_t bias = p->folded_bias[oc], multiplier = p->multiplier[oc], shift = p->shift[oc];
     const int32_t output_offset = p->output_offset, act_min = p->act_min, act_max = p->act_max;
     for (int oy = 0; oy < out_h; ++oy) {
@@ -93,20 +94,20 @@ static SD_ALWAYS_INLINE void depthwise_3x3_rows(const sd_conv_params *p, const i
         int8_t *out = output + oy * out_w * out_c + oc;
         int ox = 0;
         for (; ox + 1 < out_w; ox += 2, r0 += 2 * stride, r1 += 2 * stride, r2 += 2 * stride, out += 2 * out_c) {
-            int32_t a = bias + f0 * r0[0] + f1 * r0[tap] + f2 * r0[2 * tap];
-            int32_t b = bias + f0 * r0[stride] + f1 * r0[stride + tap] + f2 * r0[stride + 2 * tap];
-            a += f3 * r1[0] + f4 * r1[tap] + f5 * r1[2 * tap];
-            b += f3 * r1[stride] + f4 * r1[stride + tap] + f5 * r1[stride + 2 * tap];
-            a += f6 * r2[0] + f7 * r2[tap] + f8 * r2[2 * tap];
-            b += f6 * r2[stride] + f7 * r2[stride + tap] + f8 * r2[stride + 2 * tap];
+            int32_t a = bias + f[0] * r0[0] + f[1] * r0[tap] + f[2] * r0[2 * tap];
+            int32_t b = bias + f[0] * r0[stride] + f[1] * r0[stride + tap] + f[2] * r0[stride + 2 * tap];
+            a += f[3] * r1[0] + f[4] * r1[tap] + f[5] * r1[2 * tap];
+            b += f[3] * r1[stride] + f[4] * r1[stride + tap] + f[5] * r1[stride + 2 * tap];
+            a += f[6] * r2[0] + f[7] * r2[tap] + f[8] * r2[2 * tap];
+            b += f[6] * r2[stride] + f[7] * r2[stride + tap] + f[8] * r2[stride + 2 * tap];
             a = sd_multiply_by_quantized_multiplier_fast(a, multiplier, shift) + output_offset;
             b = sd_multiply_by_quantized_multiplier_fast(b, multiplier, shift) + output_offset;
             out[0] = (int8_t)sd_clamp(a, act_min, act_max);
             out[out_c] = (int8_t)sd_clamp(b, act_min, act_max);
         }
         if (ox < out_w) {  /* an odd width: the last output alone */
-            int32_t a = bias + f0 * r0[0] + f1 * r0[tap] + f2 * r0[2 * tap] + f3 * r1[0] + f4 * r1[tap]
-                        + f5 * r1[2 * tap] + f6 * r2[0] + f7 * r2[tap] + f8 * r2[2 * tap];
+            int32_t a = bias + f[0] * r0[0] + f[1] * r0[tap] + f[2] * r0[2 * tap] + f[3] * r1[0] + f[4] * r1[tap]
+                        + f[5] * r1[2 * tap] + f[6] * r2[0] + f[7] * r2[tap] + f[8] * r2[2 * tap];
             a = sd_multiply_by_quantized_multiplier_fast(a, multiplier, shift) + output_offset;
             out[0] = (int8_t)sd_clamp(a, act_min, act_max);
         }
@@ -114,7 +115,7 @@ static SD_ALWAYS_INLINE void depthwise_3x3_rows(const sd_conv_params *p, const i
 }
 
 static SD_NOINLINE void depthwise_channel_3x3(const sd_conv_params *p, const int8_t *restrict buffer, int oc,
-                                              int8_t *restrict output) {
+                                              int8_t *output) {
     if (p->stride_w == 1 && p->dilation_w == 1) {
         depthwise_3x3_rows(p, buffer, oc, output, 1, 1);
     } else if (p->stride_w == 2 && p->dilation_w == 1) {
