@@ -6,8 +6,8 @@ model (trained briefly on BasicMotions) and chapter 5's search result (rebuilt f
 
 1. memory: TensorFlow Lite Micro's smallest arena (bisection) vs the compiler's vs the
    lower bound; flash of the Cortex-M4 ELF vs the int8 weight bytes (<= weights + 16 KiB?);
-2. speed: instructions per inference and per MAC on the emulated Cortex-M4, fuel per
-   inference in wasmtime;
+2. speed: instructions per inference and per MAC on the emulated Cortex-M4 (plain C, and
+   apart with the DSP instructions, checked on the first 200 inputs), fuel per inference in wasmtime;
 3. correctness: mismatching outputs against the TFLite Micro interpreter (``run_tflm``) on
    N real inputs (full 1,000, quick 100), on the emulated Cortex-M4 and in wasmtime;
 4. the command line: seconds for ``scaledown compile`` + ``scaledown emulate`` of the digits
@@ -119,6 +119,11 @@ def measure(label, content, x, folder):
     wasm = WasmModel(build_wasm(folder / "src", folder / "build"))
     in_wasm = wasm.run(x).reshape(len(x), -1)
     stages["wasm_s"] = time.monotonic() - started - sum(stages.values())
+    dsp_chip = CortexM4(build_cortex_m4(folder / "src", folder / "build_dsp", dsp=True))
+    dsp_profile = dsp_chip.profile(x[0])
+    n_dsp = min(len(x), scaledown.pick(full=200, quick=20))
+    dsp_out = dsp_chip.run(x[:n_dsp]).reshape(n_dsp, -1)
+    stages["dsp_s"] = time.monotonic() - started - sum(stages.values())
     graph = read_tflite(content)
     graph_macs, weights = op_macs(graph), weight_bytes(graph)
     macs = sum(graph_macs.values())
@@ -145,6 +150,12 @@ def measure(label, content, x, folder):
             {"name": name, "macs": graph_macs[int(name.split("#")[1])], "instructions": count}
             for name, count in zip(compiled.ops, profile.per_op)
         ],
+        "dsp": {  # the same C with SD_USE_DSP: SXTB16 + SMLAD in the convolutions' inner loops
+            "instructions": dsp_profile.instructions,
+            "instructions_per_mac": round(dsp_profile.instructions / macs, 2),
+            "inputs": n_dsp,
+            "mismatches": int(np.count_nonzero(np.any(dsp_out != reference[:n_dsp], axis=1))),
+        },
         "wasm_fuel": wasm.instructions,
         "wasm_fuel_per_mac": round(wasm.instructions / macs, 2),
         "mismatches_cortex_m4": int(np.count_nonzero(np.any(m4 != reference, axis=1))),
@@ -210,6 +221,13 @@ def summarize(results, n_inputs):
         print(
             f"| {r['label']} | {r['macs']:,} | {r['instructions']:,} | {r['instructions_per_mac']} | {r['wasm_fuel']:,} | {r['wasm_fuel_per_mac']} |"
         )
+    print("\n## With the Cortex-M4's DSP instructions (SXTB16 + SMLAD), reported apart")
+    print("| model | instructions | per MAC | mismatches |\n|---|---:|---:|---:|")
+    for key in ("digits", "gesture", "search_result"):
+        r, d = results[key], results[key]["dsp"]
+        print(
+            f"| {r['label']} | {d['instructions']:,} | {d['instructions_per_mac']} | {d['mismatches']} of {d['inputs']} |"
+        )
     print(f"\n## Mismatches vs the TFLite Micro interpreter ({n_inputs} real inputs per model)")
     print("| model | Cortex-M4 | wasmtime |\n|---|---:|---:|")
     for key in ("digits", "gesture", "search_result"):
@@ -223,7 +241,10 @@ def summarize(results, n_inputs):
     keys = ("digits", "gesture", "search_result")
     digits = results["digits"]
     results["targets"] = {
-        "mismatches_total": sum(results[k]["mismatches_cortex_m4"] + results[k]["mismatches_wasm"] for k in keys),
+        "mismatches_total": sum(
+            results[k]["mismatches_cortex_m4"] + results[k]["mismatches_wasm"] + results[k]["dsp"]["mismatches"]
+            for k in keys
+        ),
         "digits_arena_at_most_half_of_tflm": digits["arena"]["ours_bytes"] <= digits["arena"]["tflm_minimum_bytes"] / 2,
         "arena_never_larger_than_tflm": all(
             results[k]["arena"]["ours_bytes"] <= results[k]["arena"]["tflm_minimum_bytes"] for k in keys
