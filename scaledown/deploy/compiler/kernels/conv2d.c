@@ -24,39 +24,37 @@ static inline int8_t requantize(const sd_conv_params *p, int oc, int32_t acc) {
 #else
 #define SD_NOINLINE
 #endif
+/* Loops not worth the code of unrolling them further (the compiler would otherwise). */
+#if defined(__clang__)
+#define SD_NO_UNROLL _Pragma("clang loop unroll(disable)")
+#else
+#define SD_NO_UNROLL
+#endif
 
 /* out[oc] = requantize(folded_bias[oc] + sum_i filter[oc][i] * x[i]) for every output channel, where
  * x is n bytes (a window, or one pixel).
  * Two channels per pass: each x[i] is loaded once for two multiply-accumulates, and the two sums
- * stay in registers (register blocking). The loop over i is unrolled by four, with pointers that
- * step forward, so that most of the instructions are loads and multiply-accumulates. (Four channels
- * per pass would load fewer bytes, but need more registers than the Cortex-M4 has: the compiler
- * then keeps sums on the stack, which costs more.) */
+ * stay in registers (register blocking). Used for one pixel alone (an odd count, a last layer);
+ * filters_times_two below, two pixels at a time, does most of the work. */
 static SD_NOINLINE void filters_times(const sd_conv_params *p, const int8_t *restrict x, int n, int8_t *restrict out) {
     int oc = 0;
     for (; oc + 1 < p->out_c; oc += 2) {
-        const int8_t *w0 = p->filter + oc * n, *w1 = w0 + n, *xi = x;
+        const int8_t *w0 = p->filter + oc * n, *w1 = w0 + n;
         int32_t acc0 = p->folded_bias[oc], acc1 = p->folded_bias[oc + 1];
         int i = 0;
 #ifdef SD_USE_DSP
-        for (; i + 3 < n; i += 4, xi += 4, w0 += 4, w1 += 4) {  /* four taps per SMLAD pair */
-            const uint32_t x = sd_read4(xi), x_even = sd_sxtb16(x), x_odd = sd_sxtb16_ror8(x);
-            const uint32_t u = sd_read4(w0), v = sd_read4(w1);
+        for (; i + 3 < n; i += 4) {  /* four taps per SMLAD pair */
+            const uint32_t xw = sd_read4(x + i), x_even = sd_sxtb16(xw), x_odd = sd_sxtb16_ror8(xw);
+            const uint32_t u = sd_read4(w0 + i), v = sd_read4(w1 + i);
             acc0 = sd_smlad(sd_sxtb16(u), x_even, sd_smlad(sd_sxtb16_ror8(u), x_odd, acc0));
             acc1 = sd_smlad(sd_sxtb16(v), x_even, sd_smlad(sd_sxtb16_ror8(v), x_odd, acc1));
         }
 #endif
-        for (; i + 3 < n; i += 4, xi += 4, w0 += 4, w1 += 4) {
-            for (int k = 0; k < 4; ++k) {  /* four taps: the compiler writes these out */
-                const int32_t v = xi[k];
-                acc0 += w0[k] * v;
-                acc1 += w1[k] * v;
-            }
-        }
-        for (int k = 0; k < n - i; ++k) {  /* the last n % 4 taps */
-            const int32_t v = xi[k];
-            acc0 += w0[k] * v;
-            acc1 += w1[k] * v;
+        SD_NO_UNROLL
+        for (; i < n; ++i) {
+            const int32_t v = x[i];
+            acc0 += w0[i] * v;
+            acc1 += w1[i] * v;
         }
         out[oc] = requantize(p, oc, acc0);
         out[oc + 1] = requantize(p, oc + 1, acc1);
@@ -64,13 +62,16 @@ static SD_NOINLINE void filters_times(const sd_conv_params *p, const int8_t *res
     if (oc < p->out_c) {  /* an odd number of channels: the last one alone */
         const int8_t *w = p->filter + oc * n;
         int32_t acc = p->folded_bias[oc];
+        SD_NO_UNROLL
         for (int i = 0; i < n; ++i) acc += w[i] * (int32_t)x[i];
         out[oc] = requantize(p, oc, acc);
     }
 }
 
 /* The same for two inputs x0 and x1 (two pixels) at once, two channels per pass: each step loads two
- * weights and two inputs for four multiply-accumulates (four sums in registers). */
+ * weights and two inputs for four multiply-accumulates (four sums in registers). The loop over i
+ * is unrolled by four, with pointers that step forward, so that most of the instructions are loads
+ * and multiply-accumulates. */
 static SD_NOINLINE void filters_times_two(const sd_conv_params *p, const int8_t *restrict x0,
                                           const int8_t *restrict x1, int n, int8_t *restrict out0,
                                           int8_t *restrict out1) {
@@ -101,6 +102,7 @@ static SD_NOINLINE void filters_times_two(const sd_conv_params *p, const int8_t 
                 acc11 += v * bk;
             }
         }
+        SD_NO_UNROLL
         for (int k = 0; k < n - i; ++k) {
             const int32_t u = w0[k], v = w1[k], ak = a[k], bk = b[k];
             acc00 += u * ak;

@@ -35,6 +35,12 @@ int sd_depthwise_padded_cols(const sd_conv_params *p) {
 #define SD_NOINLINE
 #define SD_ALWAYS_INLINE inline
 #endif
+/* A loop not worth the code of unrolling it (the compiler would otherwise). */
+#if defined(__clang__)
+#define SD_NO_UNROLL _Pragma("clang loop unroll(disable)")
+#else
+#define SD_NO_UNROLL
+#endif
 
 static SD_NOINLINE void copy_padded_channel(const sd_conv_params *p, const int8_t *restrict input, int c,
                                             int8_t *restrict buffer) {
@@ -58,7 +64,7 @@ static SD_NOINLINE void copy_padded_channel(const sd_conv_params *p, const int8_
     }
 }
 
-static void depthwise_channel(const sd_conv_params *p, const int8_t *buffer, int oc, int8_t *output) {
+static SD_NOINLINE void depthwise_channel(const sd_conv_params *p, const int8_t *buffer, int oc, int8_t *output) {
     const int cols = sd_depthwise_padded_cols(p);
     const int row = p->dilation_h * cols, tap = p->dilation_w;
     const int8_t *filter = p->filter + oc * p->k_h * p->k_w;
@@ -68,6 +74,7 @@ static void depthwise_channel(const sd_conv_params *p, const int8_t *buffer, int
             const int8_t *in = buffer + oy * p->stride_h * cols + ox * p->stride_w;
             int32_t acc = bias;
             for (int ky = 0; ky < p->k_h; ++ky, in += row) {
+                SD_NO_UNROLL
                 for (int kx = 0; kx < p->k_w; ++kx) acc += (int32_t)filter[ky * p->k_w + kx] * in[kx * tap];
             }
             acc = sd_multiply_by_quantized_multiplier(acc, multiplier, shift) + p->output_offset;
@@ -116,12 +123,10 @@ static SD_ALWAYS_INLINE void depthwise_3x3_rows(const sd_conv_params *p, const i
 
 static SD_NOINLINE void depthwise_channel_3x3(const sd_conv_params *p, const int8_t *restrict buffer, int oc,
                                               int8_t *output) {
-    if (p->stride_w == 1 && p->dilation_w == 1) {
+    if (p->stride_w == 1) {
         depthwise_3x3_rows(p, buffer, oc, output, 1, 1);
-    } else if (p->stride_w == 2 && p->dilation_w == 1) {
-        depthwise_3x3_rows(p, buffer, oc, output, 2, 1);
     } else {
-        depthwise_3x3_rows(p, buffer, oc, output, p->stride_w, p->dilation_w);
+        depthwise_3x3_rows(p, buffer, oc, output, 2, 1);
     }
 }
 
@@ -129,7 +134,7 @@ void sd_depthwise_conv2d(const sd_conv_params *p, const int8_t *input, int8_t *o
     for (int ic = 0; ic < p->in_c; ++ic) {
         copy_padded_channel(p, input, ic, channel_buffer);
         for (int m = 0; m < p->depth_multiplier; ++m) {
-            if (p->k_h == 3 && p->k_w == 3) {
+            if (p->k_h == 3 && p->k_w == 3 && p->dilation_w == 1 && (p->stride_w == 1 || p->stride_w == 2)) {
                 depthwise_channel_3x3(p, channel_buffer, ic * p->depth_multiplier + m, output);
             } else {
                 depthwise_channel(p, channel_buffer, ic * p->depth_multiplier + m, output);
