@@ -131,13 +131,22 @@ static SD_NOINLINE void filters_times_two(const sd_conv_params *p, const int8_t 
  * order), with the input zero point (which stands for 0.0) where it hangs over the padding. Every
  * output channel is then one dot product of its filter with the patch, and the zero point is
  * always folded. */
-static void gather_window(const sd_conv_params *p, const int8_t *input, int oy, int ox, int8_t *patch) {
+static SD_NOINLINE void gather_window(const sd_conv_params *p, const int8_t *restrict input, int oy, int ox,
+                                      int8_t *restrict patch) {
     const int in_y0 = oy * p->stride_h - p->pad_top;
     const int in_x0 = ox * p->stride_w - p->pad_left;
     const int8_t zero_point = (int8_t)(-p->input_offset);
+    /* Whether each row of the window is k_w * in_c bytes in a row of the input (no padding left or right). */
+    const int whole_rows = p->dilation_w == 1 && in_x0 >= 0 && in_x0 + p->k_w <= p->in_w;
     int8_t *to = patch;
     for (int ky = 0; ky < p->k_h; ++ky) {
         const int iy = in_y0 + ky * p->dilation_h;
+        if (whole_rows && iy >= 0 && iy < p->in_h) {
+            const int8_t *from = input + (iy * p->in_w + in_x0) * p->in_c;
+            SD_NO_UNROLL
+            for (int i = 0; i < p->k_w * p->in_c; ++i) *to++ = from[i];
+            continue;
+        }
         for (int kx = 0; kx < p->k_w; ++kx) {
             const int ix = in_x0 + kx * p->dilation_w;
             if (iy >= 0 && iy < p->in_h && ix >= 0 && ix < p->in_w) {

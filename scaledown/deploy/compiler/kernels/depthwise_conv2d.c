@@ -59,6 +59,7 @@ static SD_NOINLINE void copy_padded_channel(const sd_conv_params *p, const int8_
         }
         const int8_t *from = input + iy * in_w * in_c + c;
         for (int x = 0; x < left; ++x) *to++ = zero_point;
+        SD_NO_UNROLL
         for (int x = 0; x < inside; ++x, from += in_c) *to++ = *from;
         for (int x = left + inside; x < cols; ++x) *to++ = zero_point;
     }
