@@ -196,6 +196,17 @@ def cli_round_trip(content, x, folder):
     }
 
 
+def _compiler_commit() -> str:
+    """The commit the compiler's files were measured at ("+ local changes" if they differed from it)."""
+    import subprocess
+
+    def git(*arguments):
+        return subprocess.run(["git", *arguments], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + (" + local changes" if git("status", "--porcelain", "scaledown/deploy/compiler") else "")
+
+
 def summarize(results, n_inputs):
     """Print the tables and add the targets' checks and the settings to ``results``."""
     print("\n## Arena (bytes): TFLite Micro's smallest vs ours vs the lower bound")
@@ -253,7 +264,11 @@ def summarize(results, n_inputs):
         "digits_at_most_4_instructions_per_mac": digits["instructions_per_mac"] <= 4,
         "cli_under_60_s": c["total_s"] < 60,
     }
-    results["settings"] = {"inputs_per_model": n_inputs, "epochs": {name: epochs() for name, epochs in EPOCHS.items()}}
+    results["settings"] = {
+        "inputs_per_model": n_inputs,
+        "epochs": {name: epochs() for name, epochs in EPOCHS.items()},
+        "compiler_commit": _compiler_commit(),
+    }
     print("\n## Targets")
     for name, value in results["targets"].items():
         print(f"{name}: {value}")
