@@ -267,7 +267,7 @@ def summarize(results, n_inputs):
     results["settings"] = {
         "inputs_per_model": n_inputs,
         "epochs": {name: epochs() for name, epochs in EPOCHS.items()},
-        "compiler_commit": _compiler_commit(),
+        "compiler_commit": results.pop("compiler_commit", None) or _compiler_commit(),
     }
     print("\n## Targets")
     for name, value in results["targets"].items():
@@ -281,7 +281,7 @@ def main(argv=None):
     started = time.monotonic()
     n_inputs = scaledown.pick(full=1000, quick=100)
     print("quick mode:", scaledown.quick_mode(), f"| {n_inputs} inputs per model")
-    results = {}
+    results = {"compiler_commit": _compiler_commit()}  # at the start: the C is compiled from these files
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         digits_content, digits_x = digits_model(n_inputs)
