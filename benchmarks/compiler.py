@@ -276,10 +276,15 @@ def summarize(results, n_inputs):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--inputs", type=int, default=None, help="inputs per model (default: 1,000 in full mode, 100 in quick mode)"
+    )
     _results.add_option(parser)
     args = parser.parse_args(argv)
+    if args.inputs is not None and args.inputs < 1:
+        parser.error(f"--inputs {args.inputs}: use a positive number")
     started = time.monotonic()
-    n_inputs = scaledown.pick(full=1000, quick=100)
+    n_inputs = args.inputs or scaledown.pick(full=1000, quick=100)
     print("quick mode:", scaledown.quick_mode(), f"| {n_inputs} inputs per model")
     results = {"compiler_commit": _compiler_commit()}  # at the start: the C is compiled from these files
     with tempfile.TemporaryDirectory() as tmp:
