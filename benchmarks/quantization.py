@@ -34,12 +34,9 @@ import _results
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import scaledown  # noqa: E402
-from scaledown.compress.quantization import layer_sensitivity, quantize, randomize_batchnorm, size_breakdown  # noqa: E402
+from scaledown.compress.quantization import layer_sensitivity, quantize, size_breakdown  # noqa: E402
 from scaledown.foundations.datasets import load_digits  # noqa: E402
-from scaledown.foundations.models import (
-    baseline,  # noqa: E402
-    mobilenet_v1,  # noqa: E402
-)
+from scaledown.foundations.models import baseline, mobilenet_v1, randomize_batchnorm  # noqa: E402
 from scaledown.foundations.training import accuracy, predict_torch, train_keras, train_torch  # noqa: E402
 
 SIZE_TARGET, PTQ_TARGET, QAT_TARGET = 0.27, 1.0, 0.3

@@ -232,7 +232,7 @@ def test_keras_ptq_weights_are_a_quarter_of_the_float_weights_and_the_parts_add_
 
 
 def test_an_untrained_model_needs_random_batchnorm_to_measure_file_sizes(digits_nhwc):
-    from scaledown.compress.quantization import randomize_batchnorm
+    from scaledown.foundations.models import randomize_batchnorm
 
     untrained, randomised = baseline("keras"), randomize_batchnorm(baseline("keras"))
     sizes = [quantize(m, (digits_nhwc.x_train[:16],), method="none").size_bytes for m in (untrained, randomised)]

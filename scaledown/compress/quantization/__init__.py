@@ -44,7 +44,7 @@ from scaledown.compress.quantization.arithmetic import (  # noqa: F401
 from scaledown.compress.quantization.arithmetic import quantize as quantize_array  # noqa: F401
 from scaledown.compress.quantization.batchnorm import fold_batchnorm  # noqa: F401
 from scaledown.compress.quantization.calibration import MinMaxObserver, MSEObserver, PercentileObserver, calibrate  # noqa: F401
-from scaledown.compress.quantization.sizes import randomize_batchnorm, size_breakdown  # noqa: F401
+from scaledown.compress.quantization.sizes import size_breakdown  # noqa: F401
 from scaledown.foundations.frameworks import framework_of
 from scaledown.foundations.timing import median_ms
 

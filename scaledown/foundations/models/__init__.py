@@ -21,6 +21,7 @@ from scaledown.foundations.models.spec import (  # noqa: F401
     mobilenet_v1_spec,
     mobilenet_v2_spec,
 )
+from scaledown.foundations.models.untrained import randomize_batchnorm  # noqa: F401
 
 FRAMEWORKS = ("keras", "torch")
 
