@@ -258,32 +258,14 @@ def test_endless_loop_times_out(tmp_path):
         chip.run(np.zeros((1, 16), np.int8))
 
 
-# --------------------------------------------------------------------------- course models, once the emitter exists
+# --------------------------------------------------------------------------- course models
 
 
-def _compile_model():
-    try:
-        from scaledown.deploy.compiler import compile_model
-    except ImportError:
-        pytest.skip("scaledown.deploy.compiler.compile_model (the emitter) is not there yet")
-    return compile_model
-
-
-def _gesture_model(classes=4):
+def _gesture_model():
     """The IMU Conv1D classifier of tests/test_deploy_micro.py (100 steps x 6 channels)."""
-    import keras
+    from test_deploy_micro import gesture_model
 
-    keras.utils.set_random_seed(0)
-    return keras.Sequential(
-        [
-            keras.Input((100, 6)),
-            keras.layers.Conv1D(8, 5, strides=2, activation="relu", bias_initializer="random_normal"),
-            keras.layers.Conv1D(16, 5, strides=2, activation="relu", bias_initializer="random_normal"),
-            keras.layers.GlobalAveragePooling1D(keepdims=True),
-            keras.layers.Conv1D(classes, 1, bias_initializer="random_normal"),
-            keras.layers.Reshape((classes,)),
-        ]
-    )
+    return gesture_model()
 
 
 def _digits_model():
@@ -305,8 +287,8 @@ COURSE_MODELS = {
 @pytest.fixture(scope="module", params=sorted(COURSE_MODELS))
 def course_build(request, tmp_path_factory):
     """One course model: its int8 .tflite, the compiled C built for both targets, int8 inputs, TFLM's outputs."""
-    compile_model = _compile_model()
     from scaledown.compress.quantization.tensorflow import ptq_tflite
+    from scaledown.deploy.compiler import compile_model
     from scaledown.deploy.micro import run_tflm
     from scaledown.foundations.hardware.graph import bytes_by_dtype, count_macs
     from scaledown.foundations.hardware.tflite_reader import read_tflite
