@@ -16,7 +16,7 @@ import pathlib
 import subprocess
 import sys
 
-# The flags of each target (issue 16): no libc, no start files, optimised like a release firmware.
+# The flags of each target: no libc, no start files, optimised like a release firmware.
 TARGET_FLAGS = {
     "cortex-m4": [
         "-target",
