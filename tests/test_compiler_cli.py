@@ -11,6 +11,10 @@ import shutil
 
 import numpy as np
 import pytest
+from test_cli_bad_input import (  # one sentence, no traceback: the same rule for every command
+    assert_one_sentence,
+    run_cli,
+)
 
 from scaledown import cli
 from scaledown.deploy.micro import run_tflm
@@ -61,21 +65,6 @@ def built(models, tmp_path_factory):
         == 0
     )
     return out
-
-
-def run_cli(argv, capsys):
-    code = cli.main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def assert_one_sentence(code, err, *fragments):
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert code not in (0, None), err
-    assert len(lines) == 1 and lines[0].startswith("scaledown: "), err
-    assert "Traceback" not in err and len(lines[0]) < 400, err
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
 
 
 # --------------------------------------------------------------------------- the round trip

@@ -510,6 +510,15 @@ def check_micro_model(spec: dict, model_bytes: int, target) -> None:
         )
 
 
+def _write_samples(folder, tflite_bytes, raw, x_int8, tflm_out) -> None:
+    """The package's self-test data: the model, raw and int8 inputs, and TFLite Micro's int8 outputs."""
+    folder.mkdir()
+    (folder / "model.tflite").write_bytes(tflite_bytes)
+    np.save(folder / "inputs.npy", raw.astype(np.float32))
+    np.save(folder / "inputs_int8.npy", x_int8)
+    np.save(folder / "expected_outputs_int8.npy", tflm_out)
+
+
 def build_micro_package(
     artefact,
     target,
@@ -629,11 +638,7 @@ def build_micro_package(
         for filename, text in shared.items():
             (sketch / filename).write_text(text)
             (pio / "src" / filename).write_text(text)
-        (folder / "samples").mkdir()
-        (folder / "samples" / "model.tflite").write_bytes(artefact.content)
-        np.save(folder / "samples" / "inputs.npy", raw.astype(np.float32))
-        np.save(folder / "samples" / "inputs_int8.npy", x_int8)
-        np.save(folder / "samples" / "expected_outputs_int8.npy", tflm_out)
+        _write_samples(folder / "samples", artefact.content, raw, x_int8, tflm_out)
         manifest = {
             "name": name,
             "format_version": 1,
@@ -756,11 +761,7 @@ def _build_compiled_package(
             if path.suffix in (".c", ".h"):
                 shutil.copy(path, sketch / path.name)
         shutil.copy(source / "main.cpp", sketch / f"{name}.ino")
-        (folder / "samples").mkdir()
-        (folder / "samples" / "model.tflite").write_bytes(artefact.content)
-        np.save(folder / "samples" / "inputs.npy", raw.astype(np.float32))
-        np.save(folder / "samples" / "inputs_int8.npy", x_int8)
-        np.save(folder / "samples" / "expected_outputs_int8.npy", tflm_out)
+        _write_samples(folder / "samples", artefact.content, raw, x_int8, tflm_out)
         manifest = {
             "name": name,
             "format_version": 1,
