@@ -128,19 +128,7 @@ def unsourced_numbers(path: pathlib.Path, allowed: set) -> list:
     return found
 
 
-# Chapters whose numbers are still being glued. Strict: once a chapter passes, this test
-# fails until its name is taken off the list, so the list can only shrink.
-NOT_YET_GLUED = {"03_pruning.md", "04_distillation.md"}
-
-
-@pytest.mark.parametrize(
-    "chapter",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(p.name in NOT_YET_GLUED, reason="numbers not yet glued", strict=True))
-        for p in CHAPTERS
-    ],
-    ids=lambda p: p.stem,
-)
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_quotes_no_unglued_measured_number(chapter):
     allowed = {str(entry["value"]) for entry in load_constants().get(chapter.name, [])}
     found = unsourced_numbers(chapter, allowed)
