@@ -178,7 +178,7 @@ def _interleaved_latencies(models, sample, rounds=None, **options):
     from scaledown import pick
     from scaledown.compress import pruning
 
-    rounds = rounds or pick(full=5, quick=2)
+    rounds = rounds or pick(full=5, quick=1)
     best = [float("inf")] * len(models)
     for _ in range(rounds):
         for i, model in enumerate(models):
