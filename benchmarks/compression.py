@@ -134,7 +134,7 @@ def unstructured(base, data, epochs, seed=0, learning_rate=PRUNE_LR):
 
 def structured(base, data, epochs, framework, ratio=CHANNEL_RATIO):
     """``prune_channels`` then fine-tuning: MACs, parameters, latency and accuracy before and after."""
-    from scaledown import profile
+    from scaledown import pick, profile
     from scaledown.compress import pruning
     from scaledown.foundations import training
 
@@ -152,10 +152,12 @@ def structured(base, data, epochs, framework, ratio=CHANNEL_RATIO):
     # PyTorch: eager, a batch of 64 (at batch 1 Python overhead hides the MACs).
     label = "ref. ms / 1" if framework == "keras" else "ms / 64"
     print(f"{'model':<10}{'MACs':>10}{'params':>9}{label:>12}{'accuracy':>10}")
+    # the two models measured in turns, the fastest of a few medians each (one round in quick mode)
+    rounds = pick(full=5, quick=1)
     if framework == "keras":
-        latencies = _interleaved_latencies((base, smaller), x[:1], repeats=200, reference_kernels=True)
+        latencies = pruning.measure_latencies((base, smaller), x[:1], rounds, repeats=200, reference_kernels=True)
     else:
-        latencies = _interleaved_latencies((base, smaller), x[:64], repeats=50)
+        latencies = pruning.measure_latencies((base, smaller), x[:64], rounds, repeats=50)
     rows = []
     for (name, model), latency in zip((("dense", base), ("pruned", smaller)), latencies):
         p = profile(model, input_shape=input_shape)
@@ -166,24 +168,6 @@ def structured(base, data, epochs, framework, ratio=CHANNEL_RATIO):
         f"accuracy {100 * (rows[1][4] - rows[0][4]):+.1f} points"
     )
     return rows
-
-
-def _interleaved_latencies(models, sample, rounds=None, **options):
-    """Each model's fastest median over ``rounds`` rounds that take turns (dense, pruned, dense, ...).
-
-    One median of a few hundred sub-millisecond runs can land in a slow spell of a shared
-    machine; taking turns exposes both models to the same spells, and the fastest round is the
-    one least disturbed, so the ratio compares like with like.
-    """
-    from scaledown import pick
-    from scaledown.compress import pruning
-
-    rounds = rounds or pick(full=5, quick=1)
-    best = [float("inf")] * len(models)
-    for _ in range(rounds):
-        for i, model in enumerate(models):
-            best[i] = min(best[i], pruning.measure_latency(model, sample, **options))
-    return best
 
 
 HINT_LAYERS = {"keras": ("block3_pointwise_relu6", "block2_pointwise_relu6"), "torch": ("block3", "block2")}

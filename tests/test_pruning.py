@@ -165,3 +165,19 @@ def test_torch_prune_channels_refuses_a_flatten_of_a_map_larger_than_1x1():
     )
     pruned = prune_channels(pooled, 0.5)
     assert pruned(torch.zeros(1, 1, 8, 8)).shape == (1, 3)
+
+
+def test_measure_latencies_takes_turns_and_keeps_each_models_fastest_median(monkeypatch):
+    from scaledown.compress.pruning import latency
+
+    medians = {"dense": iter([0.54, 0.35, 0.54]), "pruned": iter([0.19, 0.18, 0.20])}
+    order = []
+
+    def one_median(model, sample, **options):
+        order.append(model)
+        assert options == {"repeats": 7}
+        return next(medians[model])
+
+    monkeypatch.setattr(latency, "measure_latency", one_median)
+    assert pruning.measure_latencies(["dense", "pruned"], None, 3, repeats=7) == [0.35, 0.18]
+    assert order == ["dense", "pruned"] * 3

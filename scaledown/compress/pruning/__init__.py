@@ -35,7 +35,7 @@ rebuilds), ``latency``.
 """
 
 from scaledown.compress.pruning.gradual import prune_during_training  # noqa: F401
-from scaledown.compress.pruning.latency import measure_latency  # noqa: F401
+from scaledown.compress.pruning.latency import measure_latencies, measure_latency  # noqa: F401
 from scaledown.compress.pruning.masks import (  # noqa: F401
     SCOPES,
     global_magnitude_masks,

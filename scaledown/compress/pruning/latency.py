@@ -42,3 +42,18 @@ def measure_latency(model, sample, repeats=100, warmup=10, reference_kernels=Fal
     interpreter.allocate_tensors()
     interpreter.set_tensor(index, sample)
     return median_ms(interpreter.invoke, repeats, warmup)
+
+
+def measure_latencies(models, sample, rounds=5, **options):
+    """Each model's fastest median over ``rounds`` rounds that take turns (A, B, A, B, ...), in ms.
+
+    Compare models with this, not with one :func:`measure_latency` each: a median of a few
+    hundred sub-millisecond runs can land in a slow spell of a shared machine. Taking turns
+    exposes every model to the same spells, and the fastest round is the least disturbed, so
+    a ratio compares like with like. ``options`` go to :func:`measure_latency`.
+    """
+    fastest = [float("inf")] * len(models)
+    for _ in range(rounds):
+        for i, model in enumerate(models):
+            fastest[i] = min(fastest[i], measure_latency(model, sample, **options))
+    return fastest
